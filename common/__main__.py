@@ -1,0 +1,5 @@
+"""`python -m common` runs the cortex CLI."""
+
+from common.cli import main
+
+main()

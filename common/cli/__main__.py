@@ -1,0 +1,5 @@
+"""`python -m common.cli` runs the cortex CLI."""
+
+from common.cli import main
+
+main()

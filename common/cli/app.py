@@ -1,0 +1,194 @@
+"""The `cortex` commands: components for compose/Kubernetes, dev stack, and operator tools."""
+
+import asyncio
+import os
+from typing import Annotated, Any
+
+import orjson
+import requests
+import typer
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+
+from common import stats
+from common.cli.procs import celery_argv
+from common.contract import Queue
+from common.settings import get_cli_settings, get_gateway_settings, get_worker_settings
+
+cli = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
+)
+console = Console()
+
+
+@cli.command()
+def dev() -> None:
+    """Run the whole stack in the foreground on embedded defaults; Ctrl-C stops all of it."""
+    from common.cli.dev import run_dev
+
+    raise typer.Exit(run_dev(get_cli_settings()))
+
+
+@cli.command()
+def gateway(log_level: str = "info") -> None:
+    """Run the HTTP gateway (uvicorn) on CORTEX_GATEWAY_PORT."""
+    import uvicorn
+
+    settings = get_gateway_settings()
+    uvicorn.run(
+        "gateway.main:create_app", factory=True, host=settings.gateway_host,
+        port=settings.gateway_port, log_level=log_level, access_log=False,
+    )  # fmt: skip
+
+
+def _worker_args(queues: list[str], concurrency: int | None, pool: str | None) -> list[str]:
+    settings = get_worker_settings()
+    if Queue.STORE in queues and settings.qdrant_url is None:
+        if len(queues) > 1 or (concurrency or 1) > 1 or pool not in (None, "solo"):
+            raise typer.BadParameter(
+                "Qdrant local mode allows one thread of one process: run the store queue "
+                "alone with one solo worker, or set CORTEX_QDRANT_URL",
+                param_hint="--queues",
+            )
+        return ["--pool", "solo"]
+    defaults = {Queue.ALERTS: settings.alerts_concurrency, Queue.CHATS: settings.chats_concurrency}
+    n = concurrency or max(defaults.get(Queue(q), 1) for q in queues)
+    return ["--pool", pool or "prefork", "--concurrency", str(n)]
+
+
+@cli.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="comma-separated: alerts, chats, store")],
+    concurrency: Annotated[int | None, typer.Option(min=1)] = None,
+    pool: str | None = None,
+    name: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Run a Celery worker on the given queues with that queue's concurrency cap."""
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in wanted if q not in {q.value for q in Queue}]
+    if not wanted or unknown:
+        raise typer.BadParameter(
+            f"unknown queues: {unknown or 'none given'}", param_hint="--queues"
+        )
+    argv = celery_argv(
+        "worker", "-Q", ",".join(wanted), *_worker_args(wanted, concurrency, pool),
+        "-n", name or f"{'+'.join(wanted)}@%h", "--loglevel", log_level,
+        "--without-gossip", "--without-mingle",
+    )  # fmt: skip
+    os.execv(argv[0], argv)
+
+
+def _ping_workers(redis_url: str) -> dict[str, Any]:
+    # A bare Celery app speaks the control protocol without importing worker code.
+    from celery import Celery
+
+    from common.contract import PRIORITY_SEP
+
+    app = Celery(broker=redis_url)
+    app.conf.broker_transport_options = {"sep": PRIORITY_SEP, "socket_connect_timeout": 2}
+    try:
+        replies = app.control.ping(timeout=1.0) or []
+    finally:
+        app.close()
+    return {name: reply for r in replies for name, reply in r.items()}
+
+
+async def _gather(redis_url: str) -> dict[str, Any]:
+    redis = Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
+    try:
+        return await stats.gather(redis)
+    finally:
+        await redis.aclose()
+
+
+@cli.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Queue depths, in-flight, dead letters, stored counts and live workers."""
+    settings = get_cli_settings()
+    report = asyncio.run(_gather(settings.redis_url))
+    report["workers"] = sorted(_ping_workers(settings.redis_url))
+    if as_json:
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("queue", "depth", "buckets")
+    for name, queue in report["queues"].items():
+        buckets = ", ".join(f"{k}={v}" for k, v in queue["buckets"].items() if v)
+        table.add_row(name, str(queue["depth"]), buckets or "-")
+    console.print(table)
+    console.print(
+        f"in flight {report['in_flight']}  dead letters {report['dead_letters']}  "
+        f"parked {report['parked']}  stored alerts {report['stored']['alert']}  "
+        f"stored chats {report['stored']['chat']}"
+    )
+    console.print("workers: " + (", ".join(report["workers"]) or "[red]none answering[/red]"))
+
+
+@cli.command()
+def search(
+    text: str,
+    kind: Annotated[str | None, typer.Option(help="alert or chat")] = None,
+    limit: int = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search stored alerts and chats through the gateway."""
+    settings = get_cli_settings()
+    params: dict[str, Any] = {"q": text, "limit": limit}
+    if kind:
+        params["kind"] = kind
+    try:
+        response = requests.get(f"{settings.gateway_url}/v1/search", params=params, timeout=30)
+    except requests.RequestException as exc:
+        typer.echo(f"gateway unreachable at {settings.gateway_url}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if response.status_code != 200:
+        typer.echo(f"search failed ({response.status_code}): {response.text}", err=True)
+        raise typer.Exit(1)
+    results = response.json()["results"]
+    if as_json:
+        typer.echo(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
+        return
+    for hit in results:
+        console.print(f"[bold]{hit['score']:.3f}[/bold] {hit['kind']}: {_describe(hit)}")
+    if not results:
+        console.print("no matches")
+
+
+def _describe(hit: dict[str, Any]) -> str:
+    p = hit["payload"]
+    if hit["kind"] == "alert":
+        return (
+            f"{p.get('alertname')} [{p.get('status')}] {p.get('summary', '')} ({p.get('startsAt')})"
+        )
+    return f"{p.get('title')} / {p.get('role')}: {str(p.get('text', ''))[:120]}"
+
+
+@cli.command("dead-letters")
+def dead_letters(limit: int = 20) -> None:
+    """Show the newest dead-lettered tasks with their reasons."""
+    settings = get_cli_settings()
+    import redis
+
+    from common import keys
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=3)
+    total = client.llen(keys.DEAD_LETTERS)
+    for raw in client.lrange(keys.DEAD_LETTERS, 0, limit - 1):
+        entry = orjson.loads(raw)
+        n = len(entry["args"][0]) if entry.get("args") else 0
+        console.print(f"{entry['task']} ({n} items, {entry['retries']} retries): {entry['reason']}")
+    console.print(f"{total} dead letters")
+
+
+@cli.command()
+def embedder(port: int = 11435, host: str = "127.0.0.1", dim: int | None = None) -> None:
+    """Run the Ollama-compatible development embedder (not a real model)."""
+    from common.devembedder import run
+
+    run(host, port, dim=dim or get_cli_settings().embed_dim)
+
+
+def main() -> None:
+    """Entry point of the `cortex` console script."""
+    cli()

@@ -1,0 +1,80 @@
+"""The embedder as a Protocol, and its one real adapter: Ollama's `/api/embed` over requests."""
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import requests
+
+from common.errors import ConfigurationError, PermanentError, TransientError
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors of a fixed dimension, one call per list."""
+
+    model: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed all texts in one backend call; raises TransientError or PermanentError."""
+
+
+class OllamaEmbedder:
+    """Ollama's batch endpoint; the read timeout grows with the batch, since Ollama is serial."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        base_url: str,
+        model: str,
+        dim: int,
+        connect_timeout_s: float,
+        timeout_base_s: float,
+        timeout_per_input_s: float,
+    ) -> None:
+        self.model = model
+        self.dim = dim
+        self._session = session
+        self._url = base_url.rstrip("/") + "/api/embed"
+        self._connect_timeout_s = connect_timeout_s
+        self._timeout_base_s = timeout_base_s
+        self._timeout_per_input_s = timeout_per_input_s
+
+    def read_timeout_s(self, n_inputs: int) -> float:
+        """How long one call of `n_inputs` texts may take before it counts as failed."""
+        return self._timeout_base_s + self._timeout_per_input_s * n_inputs
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed texts in one `/api/embed` call with a list input."""
+        if not texts:
+            return []
+        # Same body on every call: any difference in `options` makes Ollama reload the model.
+        body = {"model": self.model, "input": list(texts), "truncate": True}
+        timeout = (self._connect_timeout_s, self.read_timeout_s(len(texts)))
+        try:
+            response = self._session.post(self._url, json=body, timeout=timeout)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientError(f"ollama unreachable or slow: {exc}") from exc
+        except requests.RequestException as exc:
+            raise TransientError(f"ollama request failed: {exc}") from exc
+        return self._vectors(response, len(texts))
+
+    def _vectors(self, response: requests.Response, expected: int) -> list[list[float]]:
+        if response.status_code >= 500 or response.status_code in (404, 408, 429):
+            # 404 is a model not pulled yet: worth waiting for, unlike malformed input.
+            raise TransientError(f"ollama answered {response.status_code}: {response.text[:200]}")
+        if response.status_code != 200:
+            raise PermanentError(f"ollama answered {response.status_code}: {response.text[:200]}")
+        try:
+            vectors = response.json()["embeddings"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TransientError("ollama answered 200 without embeddings") from exc
+        if len(vectors) != expected:
+            raise PermanentError(f"ollama returned {len(vectors)} embeddings for {expected} inputs")
+        for vector in vectors:
+            if len(vector) != self.dim:
+                raise ConfigurationError(
+                    f"model {self.model!r} returned {len(vector)} dimensions, "
+                    f"CORTEX_EMBED_DIM is {self.dim}"
+                )
+        return [[float(x) for x in vector] for vector in vectors]

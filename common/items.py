@@ -1,0 +1,159 @@
+"""Versioned payloads carried by queue messages, and how they are built from intake models."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from common.alertmanager import Alert, Notification
+from common.chats import ChatBatch
+
+ITEM_VERSION = 1
+# Fixed namespace: point ids must be identical in every process and every release.
+_POINT_NAMESPACE = uuid.UUID("5b0e8d36-7a51-4d8e-9c39-2f2f5c0c9a11")
+_NO_END = datetime(1970, 1, 2, tzinfo=UTC)
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = 1
+    key: str
+
+    @property
+    def point_id(self) -> str:
+        """The store id of this item: stable, so a redelivery overwrites."""
+        return point_id(self.key)
+
+
+class AlertItem(_Item):
+    """One alert occurrence as queued for embedding or a status update."""
+
+    fingerprint: str
+    alertname: str
+    severity: str
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: str
+    ends_at: str | None
+    generator_url: str
+    group_key: str
+
+    def payload(self) -> dict[str, Any]:
+        """What the store keeps and search returns for this alert."""
+        return {
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "alertname": self.alertname,
+            "severity": self.severity,
+            "labels": self.labels,
+            "status": self.status,
+            "startsAt": self.starts_at,
+            "endsAt": self.ends_at,
+            "summary": self.annotations.get("summary") or self.annotations.get("message", ""),
+            "description": self.annotations.get("description", ""),
+            "generatorURL": self.generator_url,
+            "groupKey": self.group_key,
+        }
+
+
+class ChatItem(_Item):
+    """One chat message as queued for embedding."""
+
+    source: str
+    conversation_id: str
+    title: str
+    message_id: str
+    role: str
+    text: str
+    created_at: str
+    content_hash: str
+
+    def payload(self) -> dict[str, Any]:
+        """What the store keeps and search returns for this message."""
+        return {
+            "key": self.key,
+            "source": self.source,
+            "conversation_id": self.conversation_id,
+            "title": self.title,
+            "message_id": self.message_id,
+            "role": self.role,
+            "text": self.text,
+            "created_at": self.created_at,
+            "content_hash": self.content_hash,
+        }
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def point_id(dedup_key: str) -> str:
+    """Deterministic uuid5 of a dedup key."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, dedup_key))
+
+
+def alert_fingerprint(alert: Alert) -> str:
+    """Alertmanager's fingerprint, or a stable hash of the labels when a sender omits it."""
+    if alert.fingerprint:
+        return alert.fingerprint
+    return _digest(*(f"{k}={v}" for k, v in sorted(alert.labels.items())))[:16]
+
+
+def alert_key(fingerprint: str, starts_at: datetime) -> str:
+    """One alert occurrence: the same fingerprint firing again has a new startsAt."""
+    return "alert:" + _digest(fingerprint, starts_at.astimezone(UTC).isoformat())
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def alert_item(alert: Alert, notification: Notification) -> AlertItem:
+    """The queued form of one alert of a notification."""
+    fingerprint = alert_fingerprint(alert)
+    ends_at = alert.ends_at if alert.ends_at and alert.ends_at > _NO_END else None
+    return AlertItem(
+        key=alert_key(fingerprint, alert.starts_at),
+        fingerprint=fingerprint,
+        alertname=alert.labels.get("alertname", ""),
+        severity=alert.labels.get("severity", ""),
+        status=alert.status,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        starts_at=_rfc3339(alert.starts_at),
+        ends_at=_rfc3339(ends_at) if ends_at else None,
+        generator_url=alert.generator_url,
+        group_key=notification.group_key,
+    )
+
+
+def chat_key(source: str, conversation_id: str, message_id: str) -> str:
+    """One chat message, whatever its content: an edit replaces the same point."""
+    return "chat:" + _digest(source, conversation_id, message_id)
+
+
+def chat_items(batch: ChatBatch) -> list[ChatItem]:
+    """The queued form of every message with text in a batch; empty messages are left out."""
+    items = []
+    for conversation in batch.conversations:
+        for message in conversation.messages:
+            if not message.text.strip():
+                continue
+            items.append(
+                ChatItem(
+                    key=chat_key(batch.source, conversation.id, message.id),
+                    source=batch.source,
+                    conversation_id=conversation.id,
+                    title=conversation.title,
+                    message_id=message.id,
+                    role=message.role,
+                    text=message.text,
+                    created_at=_rfc3339(message.created_at),
+                    content_hash=_digest(message.role, message.text)[:16],
+                )
+            )
+    return items

@@ -1,0 +1,115 @@
+"""Typed settings, one class per process kind, read once from `CORTEX_` variables."""
+
+from functools import lru_cache
+from typing import Annotated, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs: where Redis, Ollama and Qdrant are, and the model."""
+
+    model_config = SettingsConfigDict(env_prefix="CORTEX_", extra="ignore", frozen=True)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_s: PositiveFloat = 2.0
+    qdrant_url: str | None = None
+    qdrant_path: str = "./.cortex/qdrant"
+    qdrant_api_key: str | None = None
+    qdrant_timeout_s: PositiveFloat = 10.0
+    collection: str = Field(default="cortex", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ollama_url: str = "http://127.0.0.1:11434"
+    embed_model: str = "nomic-embed-text"
+    embed_dim: PositiveInt = 768
+    embed_doc_prefix: str = "search_document: "
+    embed_query_prefix: str = "search_query: "
+    # One call embeds a whole list serially in Ollama, so the read timeout grows per input.
+    embed_connect_timeout_s: PositiveFloat = 3.0
+    embed_timeout_base_s: PositiveFloat = 30.0
+    embed_timeout_per_input_s: PositiveFloat = 5.0
+    # Items per queued message, so one message is one /api/embed call of bounded size.
+    embed_batch_size: Annotated[int, Field(gt=0, le=512)] = 32
+    alert_dedup_ttl_s: PositiveInt = 30 * 86400
+    chat_dedup_ttl_s: PositiveInt = 180 * 86400
+
+
+class GatewaySettings(CommonSettings):
+    """The gateway's knobs: port, auth, body limits and interactive search bounds."""
+
+    gateway_host: str = "0.0.0.0"
+    gateway_port: Annotated[int, Field(gt=0, lt=65536)] = 8080
+    webhook_token: str | None = None
+    max_body_bytes: PositiveInt = 1_048_576
+    max_chat_body_bytes: PositiveInt = 8_388_608
+    retry_after_s: PositiveInt = 5
+    search_timeout_s: PositiveFloat = 15.0
+    search_max_limit: PositiveInt = 50
+    search_concurrency: PositiveInt = 2
+
+
+class WorkerSettings(CommonSettings):
+    """The workers' knobs: concurrency caps, time limits, rate limits and retries per queue."""
+
+    alerts_concurrency: PositiveInt = 2
+    chats_concurrency: PositiveInt = 1
+    alerts_soft_time_limit_s: PositiveInt = 120
+    alerts_time_limit_s: PositiveInt = 150
+    chats_soft_time_limit_s: PositiveInt = 300
+    chats_time_limit_s: PositiveInt = 360
+    store_soft_time_limit_s: PositiveInt = 60
+    store_time_limit_s: PositiveInt = 90
+    alerts_rate_limit: str = Field(default="30/m", pattern=r"^\d+(/[smh])?$")
+    chats_rate_limit: str = Field(default="10/m", pattern=r"^\d+(/[smh])?$")
+    max_retries: Annotated[int, Field(ge=0)] = 8
+    retry_backoff_max_s: PositiveInt = 600
+    # kombu redelivers any unacked message older than this, running or not: keep it far
+    # above the longest hard time limit plus a prefetch wait.
+    visibility_timeout_s: PositiveInt = 3600
+    status_update_retries: Annotated[int, Field(ge=0)] = 30
+
+
+class CliSettings(CommonSettings):
+    """What the CLI needs beyond the common settings: where the gateway and Flower are."""
+
+    gateway_url: str = "http://127.0.0.1:8080"
+    gateway_port: Annotated[int, Field(gt=0, lt=65536)] = 8080
+    flower_port: Annotated[int, Field(gt=0, lt=65536)] = 5555
+    webhook_token: str | None = None
+
+
+S = TypeVar("S", bound=CommonSettings)
+
+
+class SettingsError(SystemExit):
+    """Start-up failure naming each invalid CORTEX_ variable."""
+
+
+def load(cls: type[S]) -> S:
+    """Build settings from the environment, or exit with a message naming the variables."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        lines = [f"  CORTEX_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
+        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_gateway_settings() -> GatewaySettings:
+    """The gateway's settings, read once."""
+    return load(GatewaySettings)
+
+
+@lru_cache(maxsize=1)
+def get_worker_settings() -> WorkerSettings:
+    """The workers' settings, read once."""
+    return load(WorkerSettings)
+
+
+@lru_cache(maxsize=1)
+def get_cli_settings() -> CliSettings:
+    """The CLI's settings, read once."""
+    return load(CliSettings)

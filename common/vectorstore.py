@@ -1,0 +1,28 @@
+"""The vector store as a Protocol: one real adapter (Qdrant), more are one module each."""
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from common.points import Hit, Kind, Point
+
+
+class VectorStore(Protocol):
+    """Where embedded items live. Every method may raise TransientError or PermanentError."""
+
+    def ensure_collection(self, *, dim: int, model: str) -> None:
+        """Create the collection if missing; ConfigurationError if it holds another model."""
+
+    def upsert(self, points: Sequence[Point]) -> int:
+        """Write points (overwriting same ids) and return how many ids were new."""
+
+    def set_payload(self, point_id: str, payload: dict[str, Any]) -> bool:
+        """Merge payload fields into an existing point; False when the point does not exist."""
+
+    def search(self, vector: Sequence[float], *, kind: Kind | None, limit: int) -> list[Hit]:
+        """Return up to `limit` nearest points, optionally of one kind, best first."""
+
+    def count(self, kind: Kind) -> int:
+        """Return the exact number of stored points of a kind."""
+
+    def close(self) -> None:
+        """Release the client (and local mode's folder lock)."""

@@ -1,0 +1,1 @@
+"""The thin intake: validates, deduplicates and enqueues; never embeds."""

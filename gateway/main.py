@@ -1,0 +1,31 @@
+"""The gateway application: `uvicorn --factory gateway.main:create_app`."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from common.settings import GatewaySettings, get_gateway_settings
+from gateway import errors
+from gateway.metrics import MetricsMiddleware
+from gateway.routes import router
+from gateway.state import open_state
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the app; settings are validated here, clients created in the lifespan."""
+    settings = settings or get_gateway_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_state(settings) as state:
+            app.state.cortex = state
+            yield
+
+    app = FastAPI(title="cluster-cortex gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    errors.install(app, retry_after_s=settings.retry_after_s)
+    app.include_router(router)
+    app.add_middleware(MetricsMiddleware)
+    logging.getLogger(__name__).info("gateway configured for %s", settings.redis_url)
+    return app

@@ -1,0 +1,54 @@
+"""Prometheus metrics of the gateway, and a pure ASGI middleware that records requests."""
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter("cortex_gateway_requests_total", "HTTP requests", ["route", "status"])
+LATENCY = Histogram(
+    "cortex_gateway_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ITEMS = Counter(
+    "cortex_gateway_items_total", "Items offered by kind and outcome", ["kind", "outcome"]
+)
+UNAUTHORIZED = Counter(
+    "cortex_gateway_unauthorized_total",
+    "Requests refused for a missing or wrong token (Alertmanager drops these silently)",
+)
+SEARCHES = Counter("cortex_gateway_searches_total", "Interactive searches by outcome", ["outcome"])
+
+_ROUTES = frozenset(
+    {"/v1/alerts/alertmanager", "/v1/chats", "/v1/search", "/v1/stats", "/healthz", "/readyz"}
+)
+
+
+class MetricsMiddleware:
+    """Counts requests per known route and status; unknown paths share one label."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request through, timing it and recording its status."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"] if scope["path"] in _ROUTES else "other"
+        status = 500
+        started = time.perf_counter()
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            REQUESTS.labels(route, str(status)).inc()
+            LATENCY.labels(route).observe(time.perf_counter() - started)

@@ -1,0 +1,99 @@
+"""The gateway's HTTP surface: intake, search, stats and probes."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from common import stats
+from common.alertmanager import Notification
+from common.chats import ChatBatch
+from gateway.auth import check_token
+from gateway.body import read_json, validate
+from gateway.errors import JSONBody
+from gateway.intake import alert_groups, chat_groups
+from gateway.metrics import ITEMS
+from gateway.state import State
+
+router = APIRouter()
+
+
+def _state(request: Request) -> State:
+    state: State = request.app.state.cortex
+    return state
+
+
+@router.post("/v1/alerts/alertmanager", status_code=202)
+async def receive_alerts(request: Request) -> JSONBody:
+    """Accept an Alertmanager webhook: 202 once every alert is queued or known."""
+    state = _state(request)
+    check_token(request, state.settings.webhook_token)
+    raw = await read_json(request, limit=state.settings.max_body_bytes)
+    notification = validate(Notification, raw)
+    outcome = await state.enqueuer.offer(alert_groups(notification, state.settings))
+    ITEMS.labels("alert", "accepted").inc(outcome.accepted)
+    ITEMS.labels("alert", "updated").inc(outcome.updated)
+    ITEMS.labels("alert", "duplicate").inc(outcome.duplicates)
+    body = {
+        "accepted": outcome.accepted,
+        "updated": outcome.updated,
+        "duplicates": outcome.duplicates,
+        "truncated_alerts": notification.truncated_alerts,
+    }
+    return JSONBody(body, status_code=202)
+
+
+@router.post("/v1/chats", status_code=202)
+async def receive_chats(request: Request) -> JSONBody:
+    """Accept a chat batch: 202 once every message is queued or known."""
+    state = _state(request)
+    check_token(request, state.settings.webhook_token)
+    raw = await read_json(request, limit=state.settings.max_chat_body_bytes)
+    batch = validate(ChatBatch, raw)
+    groups, skipped = chat_groups(batch, state.settings)
+    outcome = await state.enqueuer.offer(groups)
+    ITEMS.labels("chat", "accepted").inc(outcome.accepted)
+    ITEMS.labels("chat", "duplicate").inc(outcome.duplicates)
+    ITEMS.labels("chat", "skipped_empty").inc(skipped)
+    body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates, "skipped": skipped}
+    return JSONBody(body, status_code=202)
+
+
+@router.get("/v1/search")
+async def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=4000)],
+    kind: Literal["alert", "chat"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> JSONBody:
+    """Ranked matches for a query; one interactive embedding call."""
+    state = _state(request)
+    limit = min(limit, state.settings.search_max_limit)
+    hits = await state.searcher.search(q, kind=kind, limit=limit)
+    return JSONBody({"query": q, "kind": kind, "results": hits})
+
+
+@router.get("/v1/stats")
+async def get_stats(request: Request) -> JSONBody:
+    """Queue depths, dead letters and stored counts, read from Redis only."""
+    body: dict[str, Any] = await stats.gather(_state(request).redis)
+    return JSONBody(body)
+
+
+@router.get("/healthz")
+async def healthz() -> JSONBody:
+    """The process answers; touches nothing else, so a busy backend never fails the probe."""
+    return JSONBody({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONBody:
+    """Ready while Redis answers a PING (never checks Ollama or Qdrant)."""
+    await _state(request).redis.ping()
+    return JSONBody({"status": "ready"})
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,92 @@
+"""Interactive search: one embedding call here, nearest neighbours from the store worker.
+
+Only the store worker may open Qdrant (local mode allows one process and one thread), so the
+gateway asks it over Redis: a high-priority message on the store queue and a reply list.
+"""
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from starlette.concurrency import run_in_threadpool
+
+from common import envelope, keys
+from common.contract import Priority, Queue, Task, queue_key
+from common.embedder import Embedder
+from common.errors import CortexError
+from gateway.errors import ApiError
+from gateway.metrics import SEARCHES
+
+
+class Searcher:
+    """Bounded interactive search: a few at a time, each within one deadline."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        embedder: Embedder,
+        *,
+        query_prefix: str,
+        timeout_s: float,
+        concurrency: int,
+        retry_after_s: int,
+    ) -> None:
+        self._redis = redis
+        self._embedder = embedder
+        self._prefix = query_prefix
+        self._timeout_s = timeout_s
+        self._slots = asyncio.Semaphore(concurrency)
+        self._retry_after = {"Retry-After": str(retry_after_s)}
+
+    async def search(self, query: str, *, kind: str | None, limit: int) -> list[dict[str, Any]]:
+        """Rank stored items against the query; 503 when the embedder or store cannot answer."""
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                async with self._slots:
+                    vector = await self._embed(query)
+        except TimeoutError:
+            SEARCHES.labels("busy").inc()
+            raise ApiError(503, "search busy, retry later", None, self._retry_after) from None
+        hits = await self._nearest(vector, kind=kind, limit=limit, deadline=deadline)
+        SEARCHES.labels("ok").inc()
+        return hits
+
+    async def _embed(self, query: str) -> list[float]:
+        try:
+            vectors = await run_in_threadpool(self._embedder.embed, [self._prefix + query])
+        except CortexError as exc:
+            SEARCHES.labels("embedder_unavailable").inc()
+            raise ApiError(
+                503, "embedding backend unavailable", str(exc), self._retry_after
+            ) from None
+        return vectors[0]
+
+    async def _nearest(
+        self, vector: list[float], *, kind: str | None, limit: int, deadline: float
+    ) -> list[dict[str, Any]]:
+        request_id = str(uuid.uuid4())
+        request = {
+            "request_id": request_id,
+            "vector": vector,
+            "kind": kind,
+            "limit": limit,
+            # Wall clock: the store worker runs in another process, maybe another host.
+            "expires_at": time.time() + max(0.0, deadline - time.monotonic()),
+        }
+        message = envelope.message(Task.SEARCH, Queue.STORE, Priority.SEARCH, [request])
+        await self._redis.lpush(queue_key(Queue.STORE, Priority.SEARCH), message)
+        wait_s = max(0.1, deadline - time.monotonic())
+        reply = await self._redis.blpop([keys.reply(request_id)], timeout=wait_s)
+        if reply is None:
+            SEARCHES.labels("store_timeout").inc()
+            raise ApiError(503, "store worker did not answer in time", None, self._retry_after)
+        answer: dict[str, Any] = orjson.loads(reply[1])
+        if "error" in answer:
+            SEARCHES.labels("store_error").inc()
+            raise ApiError(503, "store unavailable", answer["error"], self._retry_after)
+        hits: list[dict[str, Any]] = answer["hits"]
+        return hits

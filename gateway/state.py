@@ -1,0 +1,67 @@
+"""The gateway's per-process clients, created at start-up and closed at shutdown."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import requests
+from redis.asyncio import Redis
+
+from common.embedder import OllamaEmbedder
+from common.enqueue import Enqueuer
+from common.settings import GatewaySettings
+from gateway.search import Searcher
+
+
+@dataclass
+class State:
+    """Everything a request handler needs, built once."""
+
+    settings: GatewaySettings
+    redis: Redis
+    enqueuer: Enqueuer
+    searcher: Searcher
+
+
+def _redis(settings: GatewaySettings, *, socket_timeout_s: float) -> Redis:
+    # No client-side retries: a failed write must become a 503 quickly, not a stall.
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        retry_on_timeout=False,
+        retry=None,
+        health_check_interval=10,
+    )
+
+
+@asynccontextmanager
+async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
+    """Create the Redis clients and the search embedder; close them on exit."""
+    redis = _redis(settings, socket_timeout_s=settings.redis_timeout_s)
+    # Search waits on a reply list with BLPOP, which must outlive the normal socket timeout.
+    blocking = _redis(settings, socket_timeout_s=settings.search_timeout_s + 5)
+    session = requests.Session()
+    embedder = OllamaEmbedder(
+        session,
+        base_url=settings.ollama_url,
+        model=settings.embed_model,
+        dim=settings.embed_dim,
+        connect_timeout_s=settings.embed_connect_timeout_s,
+        timeout_base_s=settings.embed_timeout_base_s,
+        timeout_per_input_s=settings.embed_timeout_per_input_s,
+    )
+    searcher = Searcher(
+        blocking,
+        embedder,
+        query_prefix=settings.embed_query_prefix,
+        timeout_s=settings.search_timeout_s,
+        concurrency=settings.search_concurrency,
+        retry_after_s=settings.retry_after_s,
+    )
+    try:
+        yield State(settings=settings, redis=redis, enqueuer=Enqueuer(redis), searcher=searcher)
+    finally:
+        session.close()
+        await redis.aclose()
+        await blocking.aclose()

@@ -1,0 +1,136 @@
+"""Real processes for behaviour tests: a Redis server, the dev embedder, gateway and workers."""
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from common.cli.procs import Child, cortex_argv
+from common.devembedder import DevEmbedder
+from common.redisserver import RedisServer
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
+    """Poll `check` until it returns something truthy; fail the test with `what` otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+class Stack:
+    """One test's cluster-cortex: every component a real process on loopback."""
+
+    def __init__(
+        self, tmp: Path, redis_server: RedisServer, embedder: DevEmbedder, **env: str
+    ) -> None:
+        self.tmp = tmp
+        self.redis_server = redis_server
+        self.embedder = embedder
+        self.gateway_url = ""
+        self.children: list[Child] = []
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
+        self.env = {
+            **inherited,
+            "PYTHONUNBUFFERED": "1",
+            "CORTEX_REDIS_URL": redis_server.url,
+            "CORTEX_OLLAMA_URL": embedder.url,
+            "CORTEX_QDRANT_PATH": str(tmp / "qdrant"),
+            "CORTEX_ALERTS_RATE_LIMIT": "600/m",
+            "CORTEX_CHATS_RATE_LIMIT": "600/m",
+            **env,
+        }
+        self.redis = redis.Redis.from_url(redis_server.url, socket_timeout=5)
+
+    def _child(self, name: str, argv: list[str]) -> Child:
+        child = Child(name, argv, env=self.env, log=self.tmp / "logs" / f"{name}.log")
+        self.children.append(child)
+        child.start()
+        return child
+
+    def worker(self, queues: str, *, concurrency: int = 1, name: str = "") -> Child:
+        """Start `cortex worker` on the queues and wait until it is consuming."""
+        name = name or queues.replace(",", "+")
+        args = ["worker", "--queues", queues, "--name", f"{name}@test"]
+        if "store" not in queues:
+            args += ["--concurrency", str(concurrency)]
+        child = self._child(f"worker-{name}", cortex_argv(*args))
+        child.wait_for_log("ready.", timeout_s=60)
+        return child
+
+    def gateway(self) -> Child:
+        """Start `cortex gateway` on a free port and wait until /healthz answers."""
+        port = free_port()
+        self.env["CORTEX_GATEWAY_PORT"] = str(port)
+        self.gateway_url = f"http://127.0.0.1:{port}"
+        child = self._child("gateway", cortex_argv("gateway", "--log-level", "warning"))
+        wait_until(lambda: self._answers("/healthz"), timeout_s=30, what="gateway /healthz")
+        return child
+
+    def full(self) -> "Stack":
+        """Gateway plus one worker per queue."""
+        self.worker("store")
+        self.worker("alerts")
+        self.worker("chats")
+        self.gateway()
+        return self
+
+    def _answers(self, path: str) -> bool:
+        try:
+            return requests.get(self.gateway_url + path, timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> requests.Response:
+        """POST JSON to the gateway."""
+        return requests.post(self.gateway_url + path, json=body, timeout=10, **kwargs)
+
+    def stats(self) -> dict[str, Any]:
+        """The gateway's /v1/stats."""
+        body: dict[str, Any] = requests.get(self.gateway_url + "/v1/stats", timeout=10).json()
+        return body
+
+    def search(self, q: str, **params: Any) -> list[dict[str, Any]]:
+        """Search through the gateway; the result list."""
+        response = requests.get(
+            self.gateway_url + "/v1/search", params={"q": q, **params}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    def wait_stored(self, kind: str, n: int, *, timeout_s: float = 60) -> None:
+        """Wait until the store reports `n` points of a kind and the queues are idle."""
+
+        def done() -> bool:
+            s = self.stats()
+            idle = all(q["depth"] == 0 for q in s["queues"].values()) and s["in_flight"] == 0
+            return bool(s["stored"][kind] >= n and idle)
+
+        wait_until(done, timeout_s=timeout_s, what=f"{n} stored {kind} points")
+
+    def close(self) -> None:
+        """Stop every process this stack started."""
+        for child in reversed(self.children):
+            child.stop()
+        self.redis.close()
+
+    def logs(self) -> str:
+        """Every child's log tail, for failure messages."""
+        return "\n".join(f"== {c.name}\n{c.tail()}" for c in self.children)

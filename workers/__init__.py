@@ -1,0 +1,1 @@
+"""Celery workers: embed queued items through Ollama and store them in Qdrant."""

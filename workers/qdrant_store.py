@@ -1,0 +1,306 @@
+"""The Qdrant adapter of the VectorStore protocol, for a server or qdrant-client's local mode."""
+
+import math
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc  # type: ignore[import-untyped]
+import httpx
+from qdrant_client import QdrantClient, models
+from qdrant_client.common.client_exceptions import QdrantException
+from qdrant_client.http.exceptions import ApiException, UnexpectedResponse
+
+from common.errors import ConfigurationError, CortexError, PermanentError, TransientError
+from common.points import Hit, Kind, Point
+
+BATCH_SIZE = 256
+KIND_KEY = "kind"
+MODEL_KEY = "cortex_model"
+DIM_KEY = "cortex_dim"
+
+_BACKEND_ERRORS = (ApiException, QdrantException, httpx.HTTPError, grpc.RpcError, OSError)
+_BAD_INPUT_ERRORS = (ValueError, RuntimeError)
+_TRANSIENT_GRPC_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+    }
+)
+
+
+class QdrantStore:
+    """VectorStore over one Qdrant collection; every client call is serialised by one lock.
+
+    The model and dim a collection was built with live in the collection's own metadata
+    (`cortex_model`, `cortex_dim`), written atomically with its creation.
+    """
+
+    def __init__(self, client: QdrantClient, *, collection: str, local: bool) -> None:
+        """Wrap an open client; `local` says it is qdrant-client's local (on-disk) mode."""
+        self._client = client
+        self._collection = collection
+        self._local = local
+        # Local mode is not thread-safe (it loses points under concurrent upserts), so all
+        # calls, reads included, go through this lock; on a server it only costs parallelism.
+        self._lock = threading.Lock()
+        self._dim: int | None = None
+
+    def ensure_collection(self, *, dim: int, model: str) -> None:
+        """Create the collection if missing (idempotent, race-tolerant); check its model and dim."""
+        with self._guard():
+            if not self._client.collection_exists(self._collection):
+                self._create(dim=dim, model=model)
+            info = self._client.get_collection(self._collection)
+            if not self._local:
+                # Idempotent on a server; local mode ignores payload indexes and warns.
+                self._client.create_payload_index(
+                    self._collection, KIND_KEY, models.PayloadSchemaType.KEYWORD, wait=True
+                )
+        self._check_recorded(info, dim=dim, model=model)
+        self._dim = dim
+
+    def upsert(self, points: Sequence[Point]) -> int:
+        """Write points (same id overwrites) in batches; return how many ids were new.
+
+        The whole call is validated before anything is written. "New" is exact for callers
+        sharing this store; two processes writing one id to a server may both count it.
+        """
+        structs = self._to_structs(points)
+        new = 0
+        with self._guard():
+            for start in range(0, len(structs), BATCH_SIZE):
+                new += self._upsert_batch(structs[start : start + BATCH_SIZE])
+        return new
+
+    def set_payload(self, point_id: str, payload: dict[str, Any]) -> bool:
+        """Merge payload fields into an existing point; False (nothing written) when missing."""
+        if KIND_KEY in payload:
+            raise PermanentError(f"payload key {KIND_KEY!r} is reserved: a point's kind is fixed")
+        pid = _point_id(point_id)
+        with self._guard():
+            if not self._existing_ids([pid]):
+                return False
+            self._client.set_payload(self._collection, payload=payload, points=[pid], wait=True)
+        return True
+
+    def search(self, vector: Sequence[float], *, kind: Kind | None, limit: int) -> list[Hit]:
+        """Return up to `limit` nearest points, optionally of one kind, best first.
+
+        The stored `kind` field becomes `Hit.kind` and is removed from `Hit.payload`, so
+        the payload is exactly what the caller stored.
+        """
+        with self._guard():
+            response = self._client.query_points(
+                self._collection,
+                query=list(vector),
+                query_filter=_kind_filter(kind),
+                limit=limit,
+                with_payload=True,
+                with_vectors=False,
+            )
+        return [_to_hit(point) for point in response.points]
+
+    def count(self, kind: Kind) -> int:
+        """Return the exact number of stored points of a kind."""
+        with self._guard():
+            result = self._client.count(
+                self._collection, count_filter=_kind_filter(kind), exact=True
+            )
+        return int(result.count)
+
+    def close(self) -> None:
+        """Close the client, releasing local mode's folder lock."""
+        with self._guard():
+            self._client.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Hold the lock and translate the client's exceptions into the cortex hierarchy."""
+        with self._lock:
+            try:
+                yield
+            except (*_BACKEND_ERRORS, *_BAD_INPUT_ERRORS) as exc:
+                raise _translate(exc) from exc
+
+    def _create(self, *, dim: int, model: str) -> None:
+        """Create the collection; losing a creation race to another caller is success."""
+        try:
+            self._client.create_collection(
+                self._collection,
+                vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+                metadata={MODEL_KEY: model, DIM_KEY: dim},
+            )
+        except ValueError:
+            # Local mode reports "already exists" as ValueError, as it does bad input.
+            if not self._client.collection_exists(self._collection):
+                raise
+        except UnexpectedResponse as exc:
+            if exc.status_code != 409:  # a server reports a lost creation race as 409
+                raise
+
+    def _check_recorded(self, info: models.CollectionInfo, *, dim: int, model: str) -> None:
+        """Raise ConfigurationError unless the collection was built with this model and dim."""
+        old_dim = _vector_size(info)
+        metadata = info.config.metadata or {}
+        old_model = metadata.get(MODEL_KEY)
+        if old_dim == dim and old_model == model:
+            return
+        hint = "" if old_model else " (none recorded: not created by cluster-cortex?)"
+        raise ConfigurationError(
+            f"Qdrant collection {self._collection!r} holds vectors of model {old_model!r}"
+            f"{hint} with dim {old_dim}, but the configured embedder is {model!r} with dim"
+            f" {dim}; set CORTEX_COLLECTION to a new name or re-embed, never mix two models"
+        )
+
+    def _collection_dim(self) -> int:
+        """Return the collection's vector size, asking Qdrant once if ensure_collection did not."""
+        if self._dim is None:
+            with self._guard():
+                info = self._client.get_collection(self._collection)
+            size = _vector_size(info)
+            if size is None:
+                raise ConfigurationError(
+                    f"Qdrant collection {self._collection!r} has named vectors, not one vector"
+                )
+            self._dim = size
+        return self._dim
+
+    def _to_structs(self, points: Sequence[Point]) -> list[models.PointStruct]:
+        """Validate every point (id, vector length) and convert; raises before any write."""
+        if not points:
+            return []
+        dim = self._collection_dim()
+        for point in points:
+            if len(point.vector) != dim:
+                raise PermanentError(
+                    f"point {point.id}: vector has {len(point.vector)} dims, collection {dim}"
+                )
+        return [
+            models.PointStruct(
+                id=_point_id(point.id),
+                vector=point.vector,
+                payload={**point.payload, KIND_KEY: point.kind},
+            )
+            for point in points
+        ]
+
+    def _upsert_batch(self, batch: list[models.PointStruct]) -> int:
+        """Upsert one batch (caller holds the lock) and return how many of its ids were new."""
+        ids = {str(struct.id) for struct in batch}
+        new = len(ids - self._existing_ids(list(ids)))
+        self._client.upsert(self._collection, points=batch, wait=True)
+        return new
+
+    def _existing_ids(self, ids: list[str]) -> set[str]:
+        """Return which of these ids are stored (caller holds the lock)."""
+        found = self._client.retrieve(
+            self._collection, ids=ids, with_payload=False, with_vectors=False
+        )
+        return {str(record.id) for record in found}
+
+
+def open_qdrant_store(
+    *, url: str | None, path: str, collection: str, timeout_s: float, api_key: str | None = None
+) -> QdrantStore:
+    """Open a store on a Qdrant server at `url`, or in local mode on the folder `path`.
+
+    Local mode locks its folder: only one process (the store worker) may open it.
+    """
+    if url is not None:
+        # The client takes whole seconds; round up so a sub-second setting never means 0.
+        timeout = max(1, math.ceil(timeout_s))
+        client = QdrantClient(url=url, timeout=timeout, api_key=api_key)
+        return QdrantStore(client, collection=collection, local=False)
+    Path(path).mkdir(parents=True, exist_ok=True)
+    _check_folder_free(Path(path))
+    try:
+        client = QdrantClient(path=path)
+    except RuntimeError as exc:
+        # Another client took the folder between our probe and this open.
+        if "already accessed" not in str(exc):
+            raise
+        raise _folder_taken(path) from exc
+    return QdrantStore(client, collection=collection, local=True)
+
+
+def _check_folder_free(folder: Path) -> None:
+    """Raise ConfigurationError if another client holds the local-mode folder's lock.
+
+    qdrant-client loads every collection before it tries the lock and, when the lock is
+    taken, leaks the open lock file; probing first with the same locker avoids both.
+    """
+    # Imported here as qdrant-client does: portalocker probes for writable folders on import.
+    import portalocker
+
+    lock_path = folder / ".lock"
+    if not lock_path.exists():
+        return
+    with lock_path.open("r+") as lock_file:
+        try:
+            portalocker.lock(
+                lock_file, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
+            )
+        except portalocker.exceptions.LockException as exc:
+            raise _folder_taken(str(folder)) from exc
+        portalocker.unlock(lock_file)
+
+
+def _folder_taken(path: str) -> ConfigurationError:
+    """Explain that a local-mode folder is owned by another client."""
+    return ConfigurationError(
+        f"Qdrant local-mode folder {path!r} is already open in another client: only one"
+        " process may own a local-mode folder, and in cluster-cortex that is the store"
+        " worker; run a single store worker or set CORTEX_QDRANT_URL to use a server"
+    )
+
+
+def _translate(exc: Exception) -> CortexError:
+    """Map a client exception to TransientError (retry) or PermanentError (fail now)."""
+    if isinstance(exc, UnexpectedResponse):
+        status = exc.status_code or 0
+        if status >= 500 or status in (408, 429):
+            return TransientError(f"Qdrant answered {status}: {exc}")
+        return PermanentError(f"Qdrant rejected the request ({status}): {exc}")
+    if isinstance(exc, grpc.RpcError):
+        code = exc.code() if isinstance(exc, grpc.Call) else None
+        if code is not None and code not in _TRANSIENT_GRPC_CODES:
+            return PermanentError(f"Qdrant rejected the request ({code}): {exc}")
+        return TransientError(f"Qdrant gRPC call failed: {exc}")
+    if isinstance(exc, _BAD_INPUT_ERRORS):
+        return PermanentError(f"Qdrant rejected the request: {exc}")
+    return TransientError(f"Qdrant unreachable or failing: {exc}")
+
+
+def _point_id(point_id: str) -> str:
+    """Return the canonical uuid form Qdrant stores; PermanentError if it is not a uuid."""
+    try:
+        return str(uuid.UUID(point_id))
+    except ValueError as exc:
+        raise PermanentError(f"point id {point_id!r} is not a uuid") from exc
+
+
+def _vector_size(info: models.CollectionInfo) -> int | None:
+    """Return the collection's single unnamed vector size, None if it uses named vectors."""
+    vectors = info.config.params.vectors
+    return vectors.size if isinstance(vectors, models.VectorParams) else None
+
+
+def _kind_filter(kind: Kind | None) -> models.Filter | None:
+    """Return a filter matching one kind, or None for all."""
+    if kind is None:
+        return None
+    condition = models.FieldCondition(key=KIND_KEY, match=models.MatchValue(value=kind))
+    return models.Filter(must=[condition])
+
+
+def _to_hit(point: models.ScoredPoint) -> Hit:
+    """Convert a scored point; its `kind` moves from the payload to Hit.kind."""
+    payload = dict(point.payload or {})
+    kind = payload.pop(KIND_KEY)
+    return Hit(id=str(point.id), score=point.score, kind=kind, payload=payload)

@@ -1,0 +1,79 @@
+"""Per-process clients for tasks: created on first use after fork, closed at shutdown."""
+
+import logging
+from dataclasses import dataclass, field
+
+import redis
+import requests
+
+from common.embedder import OllamaEmbedder
+from common.settings import WorkerSettings
+from common.vectorstore import VectorStore
+from workers.qdrant_store import open_qdrant_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    """Clients of one worker process; the vector store opens only where store tasks run."""
+
+    settings: WorkerSettings
+    _redis: redis.Redis | None = None
+    _embedder: OllamaEmbedder | None = None
+    _store: VectorStore | None = field(default=None, repr=False)
+
+    def redis(self) -> redis.Redis:
+        """A Redis client for dead letters, status records and search replies."""
+        if self._redis is None:
+            self._redis = redis.Redis.from_url(
+                self.settings.redis_url,
+                socket_timeout=self.settings.redis_timeout_s,
+                socket_connect_timeout=self.settings.redis_timeout_s,
+                health_check_interval=10,
+            )
+        return self._redis
+
+    def embedder(self) -> OllamaEmbedder:
+        """The Ollama client, one HTTP session per process."""
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = OllamaEmbedder(
+                requests.Session(),
+                base_url=s.ollama_url,
+                model=s.embed_model,
+                dim=s.embed_dim,
+                connect_timeout_s=s.embed_connect_timeout_s,
+                timeout_base_s=s.embed_timeout_base_s,
+                timeout_per_input_s=s.embed_timeout_per_input_s,
+            )
+        return self._embedder
+
+    def store(self) -> VectorStore:
+        """The vector store, its collection checked against the configured model and dim."""
+        if self._store is None:
+            s = self.settings
+            store = open_qdrant_store(
+                url=s.qdrant_url,
+                path=s.qdrant_path,
+                collection=s.collection,
+                timeout_s=s.qdrant_timeout_s,
+                api_key=s.qdrant_api_key,
+            )
+            store.ensure_collection(dim=s.embed_dim, model=s.embed_model)
+            self._store = store
+        return self._store
+
+    def forget(self) -> None:
+        """Drop clients inherited across fork without closing the parent's connections."""
+        self._redis = None
+        self._embedder = None
+        self._store = None
+
+    def close(self) -> None:
+        """Close everything this process opened (and release local Qdrant's folder lock)."""
+        if self._store is not None:
+            self._store.close()
+        if self._redis is not None:
+            self._redis.close()
+        self.forget()

@@ -1,0 +1,80 @@
+"""Writing points, alert status updates and answering searches; run by the store worker only."""
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import redis
+from pydantic import ValidationError
+
+from common import keys
+from common.errors import CortexError, PermanentError
+from common.items import AlertItem
+from common.points import Point
+from common.vectorstore import VectorStore
+
+_REPLY_TTL_S = 60
+
+
+def parse_points(raw: Sequence[Any]) -> list[Point]:
+    """Validate queued points; unreadable ones are a permanent failure."""
+    try:
+        return [Point.model_validate(p) for p in raw]
+    except ValidationError as exc:
+        raise PermanentError(f"unreadable point payload: {exc}") from exc
+
+
+def store_points(points: Sequence[Point], store: VectorStore, r: redis.Redis) -> int:
+    """Upsert points (idempotent by id), count new ones, then apply any newer alert status."""
+    new = store.upsert(points)
+    kinds = {p.kind for p in points}
+    if new and len(kinds) == 1:
+        r.hincrby(keys.STORED_COUNTS, kinds.pop(), new)
+    elif new:
+        for kind in kinds:
+            r.hset(keys.STORED_COUNTS, kind, store.count(kind))
+    _apply_pending_status([p for p in points if p.kind == "alert"], store, r)
+    return new
+
+
+def _apply_pending_status(points: Sequence[Point], store: VectorStore, r: redis.Redis) -> None:
+    # A resolution may have been handled before this point existed; it left its status
+    # behind, and applying it after the upsert closes the race in either order.
+    if not points:
+        return
+    statuses = r.mget([keys.alert_status(p.id) for p in points])
+    for point, status in zip(points, statuses, strict=True):
+        if status is not None and point.payload.get("status") != orjson.loads(status)["status"]:
+            store.set_payload(point.id, orjson.loads(status))
+
+
+def update_alerts(
+    items: Sequence[AlertItem], store: VectorStore, r: redis.Redis, *, ttl_s: int
+) -> int:
+    """Record each alert's new status, then patch its point if stored; returns points patched."""
+    patched = 0
+    for item in items:
+        status = {"status": item.status, "endsAt": item.ends_at}
+        # Written first: a concurrent first store of the point re-reads it after its upsert.
+        r.set(keys.alert_status(item.point_id), orjson.dumps(status), ex=ttl_s)
+        patched += store.set_payload(item.point_id, status)
+    return patched
+
+
+def answer_search(request: dict[str, Any], store: VectorStore, r: redis.Redis) -> None:
+    """Run one search for the gateway and push the answer to its reply list."""
+    if request.get("expires_at", float("inf")) < time.time():
+        return  # the gateway has given up waiting; nobody would read the answer
+    try:
+        hits = store.search(
+            request["vector"], kind=request.get("kind"), limit=int(request["limit"])
+        )
+        answer: dict[str, Any] = {"hits": [hit.model_dump() for hit in hits]}
+    except CortexError as exc:
+        answer = {"error": str(exc)}
+    reply_key = keys.reply(str(request["request_id"]))
+    with r.pipeline() as pipe:
+        pipe.lpush(reply_key, orjson.dumps(answer))
+        pipe.expire(reply_key, _REPLY_TTL_S)
+        pipe.execute()

@@ -1,0 +1,144 @@
+"""Thin Celery tasks: parse the payload, call one plain function, map errors to retry or fail."""
+
+import logging
+from typing import Any
+
+from celery import Task as CeleryTask
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import celeryd_after_setup, task_failure, worker_process_init, worker_shutdown
+
+from common.contract import Priority, Queue, Task
+from common.errors import TransientError
+from common.items import AlertItem
+from common.settings import get_worker_settings
+from workers import deadletter, embedding, storage
+from workers.app import app
+from workers.resources import Resources
+
+log = logging.getLogger(__name__)
+settings = get_worker_settings()
+resources = Resources(settings)
+
+# The retry policy, in one place: transient failures and soft time limits back off
+# exponentially with jitter; anything else, or running out of retries, dead-letters.
+_RETRY = {
+    "autoretry_for": (TransientError, SoftTimeLimitExceeded),
+    "retry_backoff": 2,
+    "retry_backoff_max": settings.retry_backoff_max_s,
+    "retry_jitter": True,
+    "max_retries": settings.max_retries,
+}
+
+
+def _hand_to_store(points: list[dict[str, Any]]) -> None:
+    # Publishing retries briefly on a Redis blip; a longer outage fails the task, whose
+    # message stays unacked in Redis and is redelivered once Redis is back.
+    store_points.apply_async(
+        args=[points],
+        queue=Queue.STORE.value,
+        priority=Priority.STORE,
+        retry=True,
+        retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1},
+    )
+
+
+@app.task(
+    name=Task.EMBED_ALERTS,
+    rate_limit=settings.alerts_rate_limit,
+    soft_time_limit=settings.alerts_soft_time_limit_s,
+    time_limit=settings.alerts_time_limit_s,
+    **_RETRY,
+)
+def embed_alerts(items: list[dict[str, Any]]) -> int:
+    """Embed a batch of alerts in one call and queue their points for the store."""
+    points = embedding.embed_alerts(items, resources.embedder(), prefix=settings.embed_doc_prefix)
+    _hand_to_store([p.model_dump() for p in points])
+    return len(points)
+
+
+@app.task(
+    name=Task.EMBED_CHATS,
+    rate_limit=settings.chats_rate_limit,
+    soft_time_limit=settings.chats_soft_time_limit_s,
+    time_limit=settings.chats_time_limit_s,
+    **_RETRY,
+)
+def embed_chats(items: list[dict[str, Any]]) -> int:
+    """Embed a batch of chat messages in one call and queue their points for the store."""
+    points = embedding.embed_chats(items, resources.embedder(), prefix=settings.embed_doc_prefix)
+    _hand_to_store([p.model_dump() for p in points])
+    return len(points)
+
+
+_STORE_LIMITS = {
+    "soft_time_limit": settings.store_soft_time_limit_s,
+    "time_limit": settings.store_time_limit_s,
+}
+
+
+@app.task(name=Task.STORE_POINTS, **_STORE_LIMITS, **_RETRY)
+def store_points(points: list[dict[str, Any]]) -> int:
+    """Upsert embedded points; a retry here never re-embeds."""
+    parsed = storage.parse_points(points)
+    return storage.store_points(parsed, resources.store(), resources.redis())
+
+
+@app.task(name=Task.UPDATE_ALERTS, **_STORE_LIMITS, **_RETRY)
+def update_alerts(items: list[dict[str, Any]]) -> int:
+    """Apply resolutions (status, endsAt) to stored alert points without embedding."""
+    parsed = embedding.parse_items(AlertItem, items)
+    return storage.update_alerts(
+        parsed, resources.store(), resources.redis(), ttl_s=settings.alert_dedup_ttl_s
+    )
+
+
+@app.task(name=Task.SEARCH, soft_time_limit=30, time_limit=40)
+def search(request: dict[str, Any]) -> None:
+    """Answer one interactive search from the gateway."""
+    storage.answer_search(request, resources.store(), resources.redis())
+
+
+@task_failure.connect
+def _dead_letter_on_failure(
+    sender: CeleryTask | None = None,
+    task_id: str = "",
+    exception: BaseException | None = None,
+    args: Any = None,
+    **_: Any,
+) -> None:
+    # Fires for exceptions, exhausted retries, hard time limits and lost workers alike.
+    if sender is None or sender.name == Task.SEARCH:
+        return
+    retries = sender.request.retries if sender.request else 0
+    try:
+        deadletter.dead_letter(
+            resources.redis(),
+            task=sender.name,
+            task_id=task_id,
+            args=args,
+            reason=repr(exception),
+            retries=retries or 0,
+        )
+    except Exception:
+        # Redis is down: the message is still unacked in Redis and comes back after the
+        # visibility timeout, so nothing is lost by not recording it here.
+        log.exception("could not dead-letter %s[%s]", sender.name, task_id)
+
+
+@celeryd_after_setup.connect
+def _open_store_eagerly(sender: str, instance: Any, **_: Any) -> None:
+    # A store worker checks its collection (model, dimension, folder lock) at start-up, so a
+    # misconfiguration stops it at once instead of failing every task.
+    queues = set(instance.app.amqp.queues.consume_from or {})
+    if Queue.STORE.value in queues and instance.pool_cls.__module__.endswith("solo"):
+        resources.store()
+
+
+@worker_process_init.connect
+def _forget_parent_clients(**_: Any) -> None:
+    resources.forget()
+
+
+@worker_shutdown.connect
+def _close(**_: Any) -> None:
+    resources.close()
