@@ -30,6 +30,7 @@ VERSION = "0.0.0-cortex-dev"
 DEFAULT_MODEL = "nomic-embed-text:latest"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_DIM = 65536
+TEXTS_KEPT = 10_000
 _BUSY = "server busy, please try again.  maximum pending requests exceeded"
 _WORD = re.compile(r"\w+")
 # Trigrams of a word share half its weight, so a near-spelling is close but a shared word wins.
@@ -79,7 +80,7 @@ def embed_text(text: str, dim: int) -> list[float]:
 
 
 class EmbedderStats(TypedDict):
-    """Counters of a DevEmbedder; `texts` lists every embedded text in order."""
+    """Counters of a DevEmbedder; `texts` lists the last TEXTS_KEPT embedded texts in order."""
 
     calls: int
     inputs: int
@@ -323,6 +324,8 @@ class DevEmbedder:
             self._counters.calls += 1
             self._counters.inputs += len(texts)
             self._counters.texts.extend(texts)
+            # Bounded so a long `cortex dev` session or a benchmark cannot grow without limit.
+            del self._counters.texts[:-TEXTS_KEPT]
         return vectors
 
 

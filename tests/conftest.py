@@ -61,3 +61,9 @@ def make_stack(
     yield build  # type: ignore[misc]
     for stack in stacks:
         stack.close()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, as the gateway does."""
+    return "asyncio"

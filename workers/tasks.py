@@ -27,6 +27,8 @@ _RETRY = {
     "retry_backoff_max": settings.retry_backoff_max_s,
     "retry_jitter": True,
     "max_retries": settings.max_retries,
+    # Also the delay before re-running a task whose worker process died under it.
+    "default_retry_delay": 5,
 }
 
 

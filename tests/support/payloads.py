@@ -53,18 +53,22 @@ def notification(*alerts: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-def chat_batch(conversation_id: str = "conv-1", n: int = 3, *, source: str = "librechat") -> dict[str, Any]:
+def chat_batch(
+    conversation_id: str = "conv-1", n: int = 3, *, source: str = "librechat"
+) -> dict[str, Any]:
     """A LibreChat batch of one conversation with `n` messages."""
     messages = [
         {
             "id": f"{conversation_id}-m{i}",
             "role": "user" if i % 2 == 0 else "assistant",
-            "text": f"message {i} about qdrant snapshots and redis persistence in {conversation_id}",
+            "text": f"message {i} on qdrant snapshots and redis persistence in {conversation_id}",
             "created_at": f"2026-04-1{i % 10}T10:00:00Z",
         }
         for i in range(n)
     ]
     return {
         "source": source,
-        "conversations": [{"id": conversation_id, "title": f"Notes {conversation_id}", "messages": messages}],
+        "conversations": [
+            {"id": conversation_id, "title": f"Notes {conversation_id}", "messages": messages}
+        ],
     }

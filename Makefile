@@ -1,0 +1,4 @@
+.PHONY: setup dev test
+setup: ; ./scripts/setup
+dev: ; ./scripts/dev
+test: ; ./scripts/test
