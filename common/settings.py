@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -30,7 +30,7 @@ class CommonSettings(BaseSettings):
     # One call embeds a whole list serially in Ollama, so the read timeout grows per input.
     embed_connect_timeout_s: PositiveFloat = 3.0
     embed_timeout_base_s: PositiveFloat = 30.0
-    embed_timeout_per_input_s: PositiveFloat = 5.0
+    embed_timeout_per_input_s: PositiveFloat = 2.0
     # Items per queued message, so one message is one /api/embed call of bounded size.
     embed_batch_size: Annotated[int, Field(gt=0, le=512)] = 32
     alert_dedup_ttl_s: PositiveInt = 30 * 86400
@@ -69,7 +69,24 @@ class WorkerSettings(CommonSettings):
     # kombu redelivers any unacked message older than this, running or not: keep it far
     # above the longest hard time limit plus a prefetch wait.
     visibility_timeout_s: PositiveInt = 3600
-    status_update_retries: Annotated[int, Field(ge=0)] = 30
+
+    @model_validator(mode="after")
+    def _limits_nest(self) -> "WorkerSettings":
+        for kind in ("alerts", "chats", "store"):
+            soft, hard = (
+                getattr(self, f"{kind}_soft_time_limit_s"),
+                getattr(self, f"{kind}_time_limit_s"),
+            )
+            if soft >= hard:
+                raise ValueError(
+                    f"CORTEX_{kind.upper()}_SOFT_TIME_LIMIT_S must be below the hard limit"
+                )
+            if hard >= self.visibility_timeout_s:
+                raise ValueError(
+                    f"CORTEX_{kind.upper()}_TIME_LIMIT_S must be below "
+                    "CORTEX_VISIBILITY_TIMEOUT_S, or kombu redelivers tasks still running"
+                )
+        return self
 
 
 class CliSettings(CommonSettings):
@@ -88,12 +105,17 @@ class SettingsError(SystemExit):
     """Start-up failure naming each invalid CORTEX_ variable."""
 
 
+def _describe(loc: tuple[int | str, ...], msg: str) -> str:
+    # Cross-field checks have no location: their message names the variables itself.
+    return f"  CORTEX_{str(loc[0]).upper()}: {msg}" if loc else f"  {msg}"
+
+
 def load(cls: type[S]) -> S:
     """Build settings from the environment, or exit with a message naming the variables."""
     try:
         return cls()
     except ValidationError as exc:
-        lines = [f"  CORTEX_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
+        lines = [_describe(err["loc"], err["msg"]) for err in exc.errors()]
         raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common import stats
+from common.cli.dev import REDIS_URL_FILE
 from common.cli.procs import celery_argv
 from common.contract import Queue
 from common.settings import get_cli_settings, get_gateway_settings, get_worker_settings
@@ -80,6 +81,14 @@ def worker(
     os.execv(argv[0], argv)
 
 
+def _redis_url() -> str:
+    """CORTEX_REDIS_URL, or the embedded Redis of a `cortex dev` running in this folder."""
+    settings = get_cli_settings()
+    if "redis_url" not in settings.model_fields_set and REDIS_URL_FILE.exists():
+        return REDIS_URL_FILE.read_text().strip()
+    return settings.redis_url
+
+
 def _ping_workers(redis_url: str) -> dict[str, Any]:
     # A bare Celery app speaks the control protocol without importing worker code.
     from celery import Celery
@@ -106,9 +115,9 @@ async def _gather(redis_url: str) -> dict[str, Any]:
 @cli.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Queue depths, in-flight, dead letters, stored counts and live workers."""
-    settings = get_cli_settings()
-    report = asyncio.run(_gather(settings.redis_url))
-    report["workers"] = sorted(_ping_workers(settings.redis_url))
+    redis_url = _redis_url()
+    report = asyncio.run(_gather(redis_url))
+    report["workers"] = sorted(_ping_workers(redis_url))
     if as_json:
         typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         return

@@ -14,6 +14,8 @@ from common.redisserver import RedisServer
 from common.settings import CliSettings
 
 STATE_DIR = Path(".cortex")
+# Written while `cortex dev` runs, so `cortex status` in another terminal finds its Redis.
+REDIS_URL_FILE = STATE_DIR / "redis.url"
 
 
 def _port_free(port: int) -> bool:
@@ -59,6 +61,7 @@ def _start_backing(
         redis_server = RedisServer(port=_free_port(6380), data_dir=STATE_DIR / "redis")
         redis_server.start()
         env["CORTEX_REDIS_URL"] = redis_server.url
+        REDIS_URL_FILE.write_text(redis_server.url + "\n")
     embedder = None
     if not _ollama_answers(settings.ollama_url):
         port = _free_port(11435)
@@ -98,6 +101,7 @@ def run_dev(settings: CliSettings) -> int:
         for child in reversed(children):
             child.stop()
         if redis_server is not None:
+            REDIS_URL_FILE.unlink(missing_ok=True)
             redis_server.stop()
         typer.echo("cortex dev stopped", err=True)
 

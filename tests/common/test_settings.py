@@ -24,3 +24,11 @@ def test_defaults_match_the_interface() -> None:
     settings = load(GatewaySettings)
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.gateway_port == 8080 and settings.webhook_token is None
+
+
+def test_hard_time_limit_must_stay_below_visibility_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CORTEX_VISIBILITY_TIMEOUT_S", "100")
+    with pytest.raises(SettingsError, match="CORTEX_ALERTS_TIME_LIMIT_S must be below"):
+        load(WorkerSettings)

@@ -38,11 +38,9 @@ def test_pool_child_killed_mid_task_is_redelivered_and_stored_once(make_stack: t
 def test_whole_worker_killed_mid_task_is_redelivered_after_visibility_timeout(
     make_stack: type[Stack],
 ) -> None:
-    stack = make_stack(
-        CORTEX_VISIBILITY_TIMEOUT_S="6",
-        CORTEX_ALERTS_SOFT_TIME_LIMIT_S="3",
-        CORTEX_ALERTS_TIME_LIMIT_S="4",
-    )
+    short = {f"CORTEX_{kind}_{limit}": value for kind in ("ALERTS", "CHATS", "STORE")
+             for limit, value in (("SOFT_TIME_LIMIT_S", "3"), ("TIME_LIMIT_S", "4"))}  # fmt: skip
+    stack = make_stack(CORTEX_VISIBILITY_TIMEOUT_S="6", **short)
     stack.embedder.configure(delay_s=2)
     stack.worker("store")
     worker = stack.worker("alerts")
