@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import celeryd_after_setup, task_failure, worker_process_init, worker_shutdown
 
 from common.contract import Priority, Queue, Task
-from common.errors import TransientError
+from common.errors import CortexError, TransientError
 from common.items import AlertItem
 from common.settings import get_worker_settings
 from workers import deadletter, embedding, storage
@@ -128,12 +128,24 @@ def _dead_letter_on_failure(
 
 
 @celeryd_after_setup.connect
-def _open_store_eagerly(sender: str, instance: Any, **_: Any) -> None:
+def _check_store_at_start(sender: str, instance: Any, **_: Any) -> None:
     # A store worker checks its collection (model, dimension, folder lock) at start-up, so a
-    # misconfiguration stops it at once instead of failing every task.
-    queues = set(instance.app.amqp.queues.consume_from or {})
-    if Queue.STORE.value in queues and instance.pool_cls.__module__.endswith("solo"):
+    # misconfiguration stops it at once instead of dead-lettering every task.
+    if Queue.STORE.value not in set(instance.app.amqp.queues.consume_from or {}):
+        return
+    solo = instance.pool_cls.__module__.endswith("solo")
+    # Celery logs and swallows exceptions from signal handlers; SystemExit is not swallowed.
+    if settings.qdrant_url is None and not solo:
+        raise SystemExit(
+            "Qdrant local mode allows one thread of one process: run the store queue with "
+            "--pool solo (as `cortex worker --queues store` does), or set CORTEX_QDRANT_URL"
+        )
+    try:
         resources.store()
+    except CortexError as exc:
+        raise SystemExit(f"store worker cannot start: {exc}") from None
+    if not solo:
+        resources.close()  # pool children open their own clients after the fork
 
 
 @worker_process_init.connect

@@ -1,5 +1,7 @@
 """End to end on real parts: gateway -> Redis -> Celery workers -> dev embedder -> Qdrant."""
 
+import requests
+
 from tests.support import payloads
 from tests.support.stack import Stack, wait_until
 
@@ -25,6 +27,9 @@ def test_alert_becomes_searchable_and_resends_cost_nothing(make_stack: type[Stac
     assert stack.stats()["stored"]["alert"] == 1
     # Only the interactive search embedded anything after the first notification.
     assert stack.embedder.stats()["calls"] == calls_after_first + 1
+    metrics = requests.get(stack.gateway_url + "/metrics", timeout=10).text
+    assert 'cortex_gateway_items_total{kind="alert",outcome="duplicate"} 50.0' in metrics
+    assert 'cortex_gateway_items_total{kind="alert",outcome="accepted"} 1.0' in metrics
 
 
 def test_resolution_updates_the_same_record(make_stack: type[Stack]) -> None:
