@@ -5,7 +5,7 @@ from typing import Protocol
 
 import requests
 
-from common.errors import ConfigurationError, PermanentError, TransientError
+from common.errors import BackendOverloaded, ConfigurationError, PermanentError, TransientError
 
 
 class Embedder(Protocol):
@@ -53,14 +53,20 @@ class OllamaEmbedder:
         timeout = (self._connect_timeout_s, self.read_timeout_s(len(texts)))
         try:
             response = self._session.post(self._url, json=body, timeout=timeout)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"ollama unreachable or slow: {exc}") from exc
+        except requests.Timeout as exc:
+            raise BackendOverloaded(f"ollama did not answer in time: {exc}") from exc
+        except requests.ConnectionError as exc:
+            raise TransientError(f"ollama unreachable: {exc}") from exc
         except requests.RequestException as exc:
             raise TransientError(f"ollama request failed: {exc}") from exc
         return self._vectors(response, len(texts))
 
     def _vectors(self, response: requests.Response, expected: int) -> list[list[float]]:
-        if response.status_code >= 500 or response.status_code in (404, 408, 429):
+        if response.status_code in (429, 503):
+            raise BackendOverloaded(
+                f"ollama answered {response.status_code}: {response.text[:200]}"
+            )
+        if response.status_code >= 500 or response.status_code in (404, 408):
             # 404 is a model not pulled yet: worth waiting for, unlike malformed input.
             raise TransientError(f"ollama answered {response.status_code}: {response.text[:200]}")
         if response.status_code != 200:

@@ -15,3 +15,15 @@ class PermanentError(CortexError):
 
 class ConfigurationError(PermanentError):
     """The deployment is inconsistent with stored data (a changed model or dimension)."""
+
+
+class BackendOverloaded(TransientError):
+    """The backend said it is overloaded (429, 503) or did not answer in time."""
+
+
+class Shed(TransientError):
+    """The guard refused the call before anything was sent to the backend."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

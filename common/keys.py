@@ -4,7 +4,14 @@ PREFIX = "cortex:"
 DEAD_LETTERS = PREFIX + "dead"
 PARKED = PREFIX + "parked"
 STORED_COUNTS = PREFIX + "stored"
-DELIVERIES = PREFIX + "deliveries:"
+SLOTS = PREFIX + "slots"
+LIMITER = PREFIX + "limiter"
+BREAKER = PREFIX + "breaker"
+BREAKER_WINDOW = PREFIX + "breaker:window:"
+COUNTERS = PREFIX + "counters"
+LATENCY = PREFIX + "latency"
+PAUSED = PREFIX + "paused"
+PRESSURE_ALERTS = PREFIX + "pressure-alerts"
 
 
 def seen(dedup_key: str) -> str:
@@ -15,6 +22,11 @@ def seen(dedup_key: str) -> str:
 def alert_status(point_id: str) -> str:
     """The latest known status of an alert point, for a resolution that beat its embedding."""
     return f"{PREFIX}alert-status:{point_id}"
+
+
+def parked(queue_bucket: str) -> str:
+    """The parked list of one queue bucket (`alerts:3` -> `cortex:parked:alerts:3`)."""
+    return f"{PARKED}:{queue_bucket}"
 
 
 def reply(request_id: str) -> str:

@@ -36,6 +36,35 @@ class CommonSettings(BaseSettings):
     alert_dedup_ttl_s: PositiveInt = 30 * 86400
     chat_dedup_ttl_s: PositiveInt = 180 * 86400
 
+    # Cluster-wide protection of the embedding backend, shared by every replica via Redis.
+    slots_cap: PositiveInt = 4
+    slots_reserved: PositiveInt = 1
+    slot_wait_s: Annotated[float, Field(ge=0)] = 20.0
+    alert_calls_per_min: PositiveInt = 120
+    alert_inputs_per_min: PositiveInt = 2000
+    chat_calls_per_min: PositiveInt = 30
+    chat_inputs_per_min: PositiveInt = 600
+    search_calls_per_min: PositiveInt = 60
+    adaptive_increase_below: Annotated[float, Field(gt=1)] = 1.5
+    adaptive_decrease_above: Annotated[float, Field(gt=1)] = 2.5
+    adaptive_decrease_factor: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    breaker_window_s: PositiveInt = 60
+    breaker_min_calls: PositiveInt = 5
+    breaker_failure_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    breaker_slow_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    breaker_slow_call_s: PositiveFloat = 20.0
+    breaker_open_s: PositiveInt = 30
+    breaker_half_open_probes: PositiveInt = 2
+    # Chats pause while per-input latency is this many times its baseline (brownout).
+    brownout_latency_ratio: Annotated[float, Field(gt=1)] = 2.0
+    brownout_hold_s: PositiveFloat = 30.0
+    # Per-input latencies below this are treated as equal: no pressure signal in noise.
+    adaptive_latency_floor_s: PositiveFloat = 0.05
+    # The controller moves parked work back while a queue holds fewer than this many messages.
+    replay_low_water: PositiveInt = 4
+    replay_batch: PositiveInt = 4
+    controller_interval_s: PositiveFloat = 2.0
+
 
 class GatewaySettings(CommonSettings):
     """The gateway's knobs: port, auth, body limits and interactive search bounds."""

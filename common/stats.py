@@ -1,37 +1,106 @@
-"""What `GET /v1/stats` and `cortex status` report, read from Redis alone."""
+"""One read of everything operators ask about, for `/v1/stats`, `cortex status` and /metrics."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+import redis
 
 from common import keys
 from common.contract import Queue, queue_keys
 
 # kombu's Redis transport keeps delivered-but-unacknowledged messages in this hash.
-_UNACKED = "unacked"
+UNACKED = "unacked"
 
 
-async def gather(redis: Redis) -> dict[str, Any]:
-    """Queue depths per queue and bucket, in-flight, dead letters and stored counts."""
-    bucket_names = [(queue.value, key) for queue in Queue for key in queue_keys(queue.value)]
-    async with redis.pipeline(transaction=False) as pipe:
-        for _, key in bucket_names:
+@dataclass
+class Snapshot:
+    """Queue and parked depths per bucket, and the shared guard state, read in one round trip."""
+
+    buckets: dict[str, int]
+    parked_buckets: dict[str, int]
+    in_flight: int
+    dead: int
+    slots: int
+    limiter: dict[str, float]
+    breaker: str
+    paused: dict[str, str]
+    stored: dict[str, int]
+    counters: dict[str, float]
+    latency: dict[str, float]
+
+    def depth(self, queue: str) -> int:
+        """Messages waiting on a queue, all buckets."""
+        return sum(self.buckets[key] for key in queue_keys(queue))
+
+    def parked(self, queue: str) -> int:
+        """Messages of a queue parked for replay."""
+        return sum(self.parked_buckets[key] for key in queue_keys(queue))
+
+
+def _text(raw: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def read_snapshot(r: redis.Redis) -> Snapshot:
+    """Everything in one pipeline."""
+    lists = [key for q in Queue for key in queue_keys(q.value)]
+    with r.pipeline(transaction=False) as pipe:
+        for key in lists:
             pipe.llen(key)
-        pipe.hlen(_UNACKED)
+            pipe.llen(keys.parked(key))
+        for name in (UNACKED,):
+            pipe.hlen(name)
         pipe.llen(keys.DEAD_LETTERS)
-        pipe.llen(keys.PARKED)
+        pipe.zcard(keys.SLOTS)
+        pipe.hgetall(keys.LIMITER)
+        pipe.hget(keys.BREAKER, "state")
+        pipe.hgetall(keys.PAUSED)
         pipe.hgetall(keys.STORED_COUNTS)
-        results = await pipe.execute()
-    *depths, unacked, dead, parked, stored = results
-    queues: dict[str, dict[str, Any]] = {q.value: {"depth": 0, "buckets": {}} for q in Queue}
-    for (queue, key), depth in zip(bucket_names, depths, strict=True):
-        queues[queue]["depth"] += int(depth)
-        queues[queue]["buckets"][key] = int(depth)
-    counts = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in stored.items()}
+        pipe.hgetall(keys.COUNTERS)
+        pipe.hgetall(keys.LATENCY)
+        results = pipe.execute()
+    depths, rest = results[: 2 * len(lists)], results[2 * len(lists) :]
+    in_flight, dead, slots, limiter, breaker, paused, stored, counters, latency = rest
+    return Snapshot(
+        buckets={key: int(depths[2 * i]) for i, key in enumerate(lists)},
+        parked_buckets={key: int(depths[2 * i + 1]) for i, key in enumerate(lists)},
+        in_flight=int(in_flight),
+        dead=int(dead),
+        slots=int(slots),
+        limiter={k: float(v) for k, v in _text(limiter).items()},
+        breaker=(breaker or b"closed").decode(),
+        paused=_text(paused),
+        stored={k: int(v) for k, v in _text(stored).items()},
+        counters={k: float(v) for k, v in _text(counters).items()},
+        latency={k: float(v) for k, v in _text(latency).items()},
+    )
+
+
+def gather(r: redis.Redis, *, slots_cap: int) -> dict[str, Any]:
+    """The `/v1/stats` document."""
+    snap = read_snapshot(r)
+    queues = {
+        q.value: {
+            "depth": snap.depth(q.value),
+            "parked": snap.parked(q.value),
+            "buckets": {key: snap.buckets[key] for key in queue_keys(q.value)},
+            "paused": q.value in snap.paused,
+        }
+        for q in Queue
+    }
     return {
         "queues": queues,
-        "in_flight": int(unacked),
-        "dead_letters": int(dead),
-        "parked": int(parked),
-        "stored": {"alert": counts.get("alert", 0), "chat": counts.get("chat", 0)},
+        "in_flight": snap.in_flight,
+        "dead_letters": snap.dead,
+        "parked": sum(snap.parked_buckets.values()),
+        "paused": snap.paused,
+        "breaker": snap.breaker,
+        "concurrency": {
+            "limit": int(snap.limiter.get("limit", slots_cap)),
+            "cap": slots_cap,
+            "in_use": snap.slots,
+            "latency_pressure": round(snap.limiter.get("pressure", 1.0), 3),
+        },
+        "stored": {"alert": snap.stored.get("alert", 0), "chat": snap.stored.get("chat", 0)},
+        "decisions": snap.counters,
     }

@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from common import stats
 from common.alertmanager import Notification
@@ -75,8 +76,11 @@ async def search(
 
 @router.get("/v1/stats")
 async def get_stats(request: Request) -> JSONBody:
-    """Queue depths, dead letters and stored counts, read from Redis only."""
-    body: dict[str, Any] = await stats.gather(_state(request).redis)
+    """Queue depths, parked, dead letters, breaker, concurrency, stored counts: Redis only."""
+    state = _state(request)
+    body: dict[str, Any] = await run_in_threadpool(
+        stats.gather, state.sync_redis, slots_cap=state.settings.slots_cap
+    )
     return JSONBody(body)
 
 
@@ -95,5 +99,5 @@ async def readyz(request: Request) -> JSONBody:
 
 @router.get("/metrics")
 async def metrics() -> Response:
-    """Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text format; the cluster-wide gauges are read from Redis at scrape time."""
+    return Response(await run_in_threadpool(generate_latest), media_type=CONTENT_TYPE_LATEST)

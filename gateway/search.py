@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from common import envelope, keys
 from common.contract import Priority, Queue, Task, queue_key
 from common.embedder import Embedder
-from common.errors import CortexError
+from common.errors import CortexError, Shed
+from common.guard import EmbedGuard
 from gateway.errors import ApiError
 from gateway.metrics import SEARCHES
 
@@ -28,6 +29,7 @@ class Searcher:
         self,
         redis: Redis,
         embedder: Embedder,
+        guard: EmbedGuard,
         *,
         query_prefix: str,
         timeout_s: float,
@@ -36,6 +38,7 @@ class Searcher:
     ) -> None:
         self._redis = redis
         self._embedder = embedder
+        self._guard = guard
         self._prefix = query_prefix
         self._timeout_s = timeout_s
         self._slots = asyncio.Semaphore(concurrency)
@@ -55,9 +58,21 @@ class Searcher:
         SEARCHES.labels("ok").inc()
         return hits
 
+    def _guarded_embed(self, query: str) -> list[list[float]]:
+        # Search shares the cluster-wide slots (from the share bulk work cannot take),
+        # the breaker and its own rate limit: it is one interactive call, never a storm.
+        return self._guard.run(
+            "search", 1, lambda: self._embedder.embed([self._prefix + query]),
+            lease_s=self._timeout_s + 5, wait_s=min(2.0, self._timeout_s / 2),
+        )  # fmt: skip
+
     async def _embed(self, query: str) -> list[float]:
         try:
-            vectors = await run_in_threadpool(self._embedder.embed, [self._prefix + query])
+            vectors = await run_in_threadpool(self._guarded_embed, query)
+        except Shed as shed:
+            SEARCHES.labels(f"shed_{shed.reason}").inc()
+            raise ApiError(503, "search shed to protect the embedding backend", shed.reason,
+                           self._retry_after) from None  # fmt: skip
         except CortexError as exc:
             SEARCHES.labels("embedder_unavailable").inc()
             raise ApiError(

@@ -5,11 +5,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import requests
+from prometheus_client import REGISTRY
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from common.embedder import OllamaEmbedder
 from common.enqueue import Enqueuer
+from common.guard import EmbedGuard
 from common.settings import GatewaySettings
+from common.telemetry import RedisCollector
 from gateway.search import Searcher
 
 
@@ -19,6 +23,7 @@ class State:
 
     settings: GatewaySettings
     redis: Redis
+    sync_redis: SyncRedis
     enqueuer: Enqueuer
     searcher: Searcher
 
@@ -38,7 +43,7 @@ def _redis(settings: GatewaySettings, *, socket_timeout_s: float) -> Redis:
 @asynccontextmanager
 async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
     """Create the Redis clients and the search embedder; close them on exit."""
-    redis = _redis(settings, socket_timeout_s=settings.redis_timeout_s)
+    client = _redis(settings, socket_timeout_s=settings.redis_timeout_s)
     # Search waits on a reply list with BLPOP, which must outlive the normal socket timeout.
     blocking = _redis(settings, socket_timeout_s=settings.search_timeout_s + 5)
     session = requests.Session()
@@ -51,17 +56,31 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
         timeout_base_s=settings.embed_timeout_base_s,
         timeout_per_input_s=settings.embed_timeout_per_input_s,
     )
+    # Stats, scrapes and the guard's scripts: a sync client, used from the threadpool.
+    sync_redis = SyncRedis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+    )
     searcher = Searcher(
         blocking,
         embedder,
+        EmbedGuard(sync_redis, settings),
         query_prefix=settings.embed_query_prefix,
         timeout_s=settings.search_timeout_s,
         concurrency=settings.search_concurrency,
         retry_after_s=settings.retry_after_s,
     )
+    collector = RedisCollector(sync_redis)
+    REGISTRY.register(collector)
     try:
-        yield State(settings=settings, redis=redis, enqueuer=Enqueuer(redis), searcher=searcher)
+        yield State(
+            settings=settings, redis=client, sync_redis=sync_redis,
+            enqueuer=Enqueuer(client), searcher=searcher,
+        )  # fmt: skip
     finally:
+        REGISTRY.unregister(collector)
         session.close()
-        await redis.aclose()
+        sync_redis.close()
+        await client.aclose()
         await blocking.aclose()

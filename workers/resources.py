@@ -2,16 +2,33 @@
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 import requests
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.retry import Retry
 
 from common.embedder import OllamaEmbedder
+from common.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore
 from workers.qdrant_store import open_qdrant_store
 
 log = logging.getLogger(__name__)
+
+
+def worker_redis_retry() -> dict[str, Any]:
+    """Ride out a Redis restart (~20 s) inside a task instead of failing the task.
+
+    Unlike the gateway, which must answer 503 at once, a worker has time: a task that fails
+    while Redis is down cannot even be acked or dead-lettered until Redis is back.
+    """
+    return {
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.2, cap=2.0), retries=12),
+        "retry_on_error": [ConnectionError, TimeoutError, BusyLoadingError],
+    }
 
 
 @dataclass
@@ -22,6 +39,15 @@ class Resources:
     _redis: redis.Redis | None = None
     _embedder: OllamaEmbedder | None = None
     _store: VectorStore | None = field(default=None, repr=False)
+    _guard: EmbedGuard | None = None
+
+    def guard(self) -> EmbedGuard:
+        """The shared breaker, limits and slots every embedding call passes."""
+        if self._guard is None:
+            self._guard = EmbedGuard(
+                self.redis(), self.settings, redis_options=worker_redis_retry()
+            )
+        return self._guard
 
     def redis(self) -> redis.Redis:
         """A Redis client for dead letters, status records and search replies."""
@@ -31,6 +57,7 @@ class Resources:
                 socket_timeout=self.settings.redis_timeout_s,
                 socket_connect_timeout=self.settings.redis_timeout_s,
                 health_check_interval=10,
+                **worker_redis_retry(),
             )
         return self._redis
 
@@ -69,6 +96,7 @@ class Resources:
         self._redis = None
         self._embedder = None
         self._store = None
+        self._guard = None
 
     def close(self) -> None:
         """Close everything this process opened (and release local Qdrant's folder lock)."""

@@ -1,15 +1,19 @@
 """Thin Celery tasks: parse the payload, call one plain function, map errors to retry or fail."""
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from celery import Task as CeleryTask
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import celeryd_after_setup, task_failure, worker_process_init, worker_shutdown
+from redis.exceptions import RedisError
 
+from common import keys, parking
 from common.contract import Priority, Queue, Task
-from common.errors import CortexError, TransientError
+from common.errors import CortexError, Shed, TransientError
 from common.items import AlertItem
+from common.points import Point
 from common.settings import get_worker_settings
 from workers import deadletter, embedding, storage
 from workers.app import app
@@ -22,7 +26,7 @@ resources = Resources(settings)
 # The retry policy, in one place: transient failures and soft time limits back off
 # exponentially with jitter; anything else, or running out of retries, dead-letters.
 _RETRY = {
-    "autoretry_for": (TransientError, SoftTimeLimitExceeded),
+    "autoretry_for": (TransientError, SoftTimeLimitExceeded, RedisError),
     "retry_backoff": 2,
     "retry_backoff_max": settings.retry_backoff_max_s,
     "retry_jitter": True,
@@ -44,32 +48,69 @@ def _hand_to_store(points: list[dict[str, Any]]) -> None:
     )
 
 
+def _priority(task: CeleryTask, default: int) -> int:
+    info = task.request.delivery_info or {}
+    return int(info.get("priority", default) or default)
+
+
+def _embed_guarded(
+    task: CeleryTask,
+    kind: Literal["alert", "chat"],
+    items: list[dict[str, Any]],
+    embed: Callable[..., list[Point]],
+    *,
+    queue: Queue,
+    default_priority: int,
+) -> int:
+    embedder = resources.embedder()
+    # The lease outlives the call's own timeouts, so a live call never loses its slot.
+    lease_s = embedder.read_timeout_s(len(items)) + settings.embed_connect_timeout_s + 5
+    try:
+        points = resources.guard().run(
+            kind, len(items), lambda: embed(items, embedder, prefix=settings.embed_doc_prefix),
+            lease_s=lease_s, wait_s=settings.slot_wait_s,
+        )  # fmt: skip
+    except Shed as shed:
+        parking.park(
+            resources.redis(), task=task.name, queue=queue.value,
+            priority=_priority(task, default_priority), args=[items], reason=shed.reason,
+        )  # fmt: skip
+        log.warning("parked %d %s items: %s", len(items), kind, shed.reason)
+        return 0
+    _hand_to_store([p.model_dump() for p in points])
+    return len(points)
+
+
 @app.task(
+    bind=True,
     name=Task.EMBED_ALERTS,
     rate_limit=settings.alerts_rate_limit,
     soft_time_limit=settings.alerts_soft_time_limit_s,
     time_limit=settings.alerts_time_limit_s,
     **_RETRY,
 )
-def embed_alerts(items: list[dict[str, Any]]) -> int:
-    """Embed a batch of alerts in one call and queue their points for the store."""
-    points = embedding.embed_alerts(items, resources.embedder(), prefix=settings.embed_doc_prefix)
-    _hand_to_store([p.model_dump() for p in points])
-    return len(points)
+def embed_alerts(self: CeleryTask, items: list[dict[str, Any]]) -> int:
+    """Embed a batch of alerts in one guarded call and queue their points for the store."""
+    return _embed_guarded(
+        self, "alert", items, embedding.embed_alerts, queue=Queue.ALERTS,
+        default_priority=Priority.INFO,
+    )  # fmt: skip
 
 
 @app.task(
+    bind=True,
     name=Task.EMBED_CHATS,
     rate_limit=settings.chats_rate_limit,
     soft_time_limit=settings.chats_soft_time_limit_s,
     time_limit=settings.chats_time_limit_s,
     **_RETRY,
 )
-def embed_chats(items: list[dict[str, Any]]) -> int:
-    """Embed a batch of chat messages in one call and queue their points for the store."""
-    points = embedding.embed_chats(items, resources.embedder(), prefix=settings.embed_doc_prefix)
-    _hand_to_store([p.model_dump() for p in points])
-    return len(points)
+def embed_chats(self: CeleryTask, items: list[dict[str, Any]]) -> int:
+    """Embed a batch of chat messages in one guarded call; parked while bulk work must wait."""
+    return _embed_guarded(
+        self, "chat", items, embedding.embed_chats, queue=Queue.CHATS,
+        default_priority=Priority.CHAT,
+    )  # fmt: skip
 
 
 _STORE_LIMITS = {
@@ -120,6 +161,7 @@ def _dead_letter_on_failure(
             args=args,
             reason=repr(exception),
             retries=retries or 0,
+            priority=_priority(sender, 0),
         )
     except Exception:
         # Redis is down: the message is still unacked in Redis and comes back after the
@@ -146,6 +188,18 @@ def _check_store_at_start(sender: str, instance: Any, **_: Any) -> None:
         raise SystemExit(f"store worker cannot start: {exc}") from None
     if not solo:
         resources.close()  # pool children open their own clients after the fork
+
+
+@celeryd_after_setup.connect
+def _skip_paused_queues(sender: str, instance: Any, **_: Any) -> None:
+    # `cortex pause` cancels consumers on running workers; one started later must not
+    # quietly resume a paused queue.
+    selected = set(instance.app.amqp.queues.consume_from or {})
+    for raw in resources.redis().hkeys(keys.PAUSED):
+        queue = raw.decode() if isinstance(raw, bytes) else raw
+        if queue in selected:
+            instance.app.amqp.queues.deselect(queue)
+            log.warning("not consuming %s: it is paused (cortex resume %s)", queue, queue)
 
 
 @worker_process_init.connect

@@ -1,17 +1,17 @@
 """The `cortex` commands: components for compose/Kubernetes, dev stack, and operator tools."""
 
-import asyncio
 import os
+import sys
 from typing import Annotated, Any
 
 import orjson
+import redis
 import requests
 import typer
-from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from common import stats
+from common import keys, stats
 from common.cli.dev import REDIS_URL_FILE
 from common.cli.procs import celery_argv
 from common.contract import Queue
@@ -29,6 +29,13 @@ def dev() -> None:
     from common.cli.dev import run_dev
 
     raise typer.Exit(run_dev(get_cli_settings()))
+
+
+@cli.command()
+def controller() -> None:
+    """Run the controller: replays parked work, paced, when the backend can take it."""
+    argv = [sys.executable, "-m", "workers.controller"]
+    os.execv(argv[0], argv)
 
 
 @cli.command()
@@ -104,32 +111,37 @@ def _ping_workers(redis_url: str) -> dict[str, Any]:
     return {name: reply for r in replies for name, reply in r.items()}
 
 
-async def _gather(redis_url: str) -> dict[str, Any]:
-    redis = Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
+def _gather(redis_url: str) -> dict[str, Any]:
+    client = redis.Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:
-        return await stats.gather(redis)
+        return stats.gather(client, slots_cap=get_cli_settings().slots_cap)
     finally:
-        await redis.aclose()
+        client.close()
 
 
 @cli.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Queue depths, in-flight, dead letters, stored counts and live workers."""
     redis_url = _redis_url()
-    report = asyncio.run(_gather(redis_url))
+    report = _gather(redis_url)
     report["workers"] = sorted(_ping_workers(redis_url))
     if as_json:
         typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table("queue", "depth", "buckets")
+    table = Table("queue", "depth", "parked", "paused", "buckets")
     for name, queue in report["queues"].items():
         buckets = ", ".join(f"{k}={v}" for k, v in queue["buckets"].items() if v)
-        table.add_row(name, str(queue["depth"]), buckets or "-")
+        paused = report["paused"].get(name, "")
+        table.add_row(name, str(queue["depth"]), str(queue["parked"]), paused, buckets or "-")
     console.print(table)
+    c = report["concurrency"]
     console.print(
         f"in flight {report['in_flight']}  dead letters {report['dead_letters']}  "
-        f"parked {report['parked']}  stored alerts {report['stored']['alert']}  "
-        f"stored chats {report['stored']['chat']}"
+        f"breaker {report['breaker']}  slots {c['in_use']}/{c['limit']} (cap {c['cap']})  "
+        f"latency x{c['latency_pressure']}"
+    )
+    console.print(
+        f"stored alerts {report['stored']['alert']}  stored chats {report['stored']['chat']}"
     )
     console.print("workers: " + (", ".join(report["workers"]) or "[red]none answering[/red]"))
 
@@ -178,8 +190,6 @@ def dead_letters(limit: int = 20) -> None:
     """Show the newest dead-lettered tasks with their reasons."""
     settings = get_cli_settings()
     import redis
-
-    from common import keys
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=3)
     total = client.llen(keys.DEAD_LETTERS)

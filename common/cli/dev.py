@@ -48,6 +48,7 @@ def _children(settings: CliSettings, env: dict[str, str], logs: Path) -> list[Ch
         child("worker-alerts", cortex_argv("worker", "--queues", "alerts")),
         child("worker-chats", cortex_argv("worker", "--queues", "chats")),
         child("worker-store", cortex_argv("worker", "--queues", "store")),
+        child("controller", cortex_argv("controller")),
         child("flower", celery_argv("flower", f"--port={settings.flower_port}",
                                     "--address=127.0.0.1")),
     ]  # fmt: skip

@@ -56,6 +56,18 @@ class Stack:
             # whatever the configured rate; tests that are not about it turn it off.
             "CORTEX_ALERTS_RATE_LIMIT": "0",
             "CORTEX_CHATS_RATE_LIMIT": "0",
+            # Cluster-wide budgets far above any test's load, unless a test is about them.
+            **{
+                f"CORTEX_{k}_PER_MIN": "100000"
+                for k in (
+                    "ALERT_CALLS",
+                    "ALERT_INPUTS",
+                    "CHAT_CALLS",
+                    "CHAT_INPUTS",
+                    "SEARCH_CALLS",
+                )
+            },
+            "CORTEX_CONTROLLER_INTERVAL_S": "0.5",
             **env,
         }
         self.redis = redis.Redis.from_url(redis_server.url, socket_timeout=5)
@@ -85,11 +97,18 @@ class Stack:
         wait_until(lambda: self._answers("/healthz"), timeout_s=30, what="gateway /healthz")
         return child
 
+    def controller(self) -> Child:
+        """Start `cortex controller`, which replays parked work."""
+        child = self._child("controller", cortex_argv("controller"))
+        child.wait_for_log("controller running", timeout_s=30)
+        return child
+
     def full(self) -> "Stack":
-        """Gateway plus one worker per queue."""
+        """Gateway, one worker per queue and the controller."""
         self.worker("store")
         self.worker("alerts")
         self.worker("chats")
+        self.controller()
         self.gateway()
         return self
 

@@ -1,0 +1,71 @@
+"""Cluster-wide concurrency slots for embedding calls: leases in Redis, a share kept for alerts.
+
+A slot is a member of a sorted set scored by its lease expiry, so a worker killed mid-call
+gives its slot back when the lease runs out, with no one to release it.
+"""
+
+import time
+import uuid
+
+import redis
+
+from common import keys
+
+# KEYS: slots zset, limiter hash. ARGV: now, expiry, token, reserved, bulk, cap.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[6])
+local allowed = limit
+if ARGV[5] == '1' then allowed = limit - tonumber(ARGV[4]) end
+if redis.call('ZCARD', KEYS[1]) < allowed then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+  return 1
+end
+redis.call('HINCRBY', KEYS[2], 'denied', 1)
+return 0
+"""
+
+
+class SlotPool:
+    """At most `limit` embedding calls at once across all processes; bulk work leaves `reserved`."""
+
+    def __init__(self, r: redis.Redis, *, cap: int, reserved: int) -> None:
+        self._redis = r
+        self._acquire = r.register_script(_ACQUIRE)
+        self.cap = cap
+        self.reserved = reserved
+
+    def try_acquire(self, *, bulk: bool, lease_s: float) -> str | None:
+        """A slot token, or None when every slot this kind of work may use is taken."""
+        token = uuid.uuid4().hex
+        now = time.time()
+        args: list[float | str | int] = [
+            now,
+            now + lease_s,
+            token,
+            self.reserved,
+            int(bulk),
+            self.cap,
+        ]
+        got = self._acquire(keys=[keys.SLOTS, keys.LIMITER], args=args)
+        return token if got else None
+
+    def acquire(self, *, bulk: bool, lease_s: float, wait_s: float) -> str | None:
+        """Wait up to `wait_s` for a slot, polling; None if none came free."""
+        deadline = time.monotonic() + wait_s
+        delay = 0.05
+        while True:
+            token = self.try_acquire(bulk=bulk, lease_s=lease_s)
+            if token or time.monotonic() >= deadline:
+                return token
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+
+    def release(self, token: str) -> None:
+        """Give a slot back (a lost release only costs the rest of its lease)."""
+        self._redis.zrem(keys.SLOTS, token)
+
+    def in_use(self) -> int:
+        """Slots held by live leases right now."""
+        self._redis.zremrangebyscore(keys.SLOTS, "-inf", time.time())
+        return int(self._redis.zcard(keys.SLOTS))
