@@ -57,7 +57,7 @@ class EmbedGuard:
             pipe.hget(keys.PAUSED, "chats")
             pipe.hmget(keys.LIMITER, ["pressure", "observed_at"])
             pipe.hget(keys.BREAKER, "state")
-            pipe.hlen(keys.PRESSURE_ALERTS)
+            pipe.zcount(keys.PRESSURE_ALERTS, time.time(), "+inf")
             paused, (pressure, observed_at), breaker, pressure_alerts = pipe.execute()
         if paused:
             return "paused"

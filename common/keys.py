@@ -12,6 +12,7 @@ COUNTERS = PREFIX + "counters"
 LATENCY = PREFIX + "latency"
 PAUSED = PREFIX + "paused"
 PRESSURE_ALERTS = PREFIX + "pressure-alerts"
+CONTROLLER_HEARTBEAT = PREFIX + "controller:heartbeat"
 
 
 def seen(dedup_key: str) -> str:

@@ -61,6 +61,14 @@ class CommonSettings(BaseSettings):
     # Per-input latencies below this are treated as equal: no pressure signal in noise.
     adaptive_latency_floor_s: PositiveFloat = 0.05
     # The controller moves parked work back while a queue holds fewer than this many messages.
+    # Feedback-loop guard: while an alert says the embedding node is under pressure, bulk
+    # chat work waits. Matched by alertname (regex) and, when set, the node/instance label.
+    pressure_alertnames: str = (
+        "NodeHighLoad|NodeLoadHigh|NodeCPUHighUsage|CPUThrottlingHigh|KubeNodePressure"
+        "|NodeMemoryPressure|KubeNodeNotReady"
+    )
+    embed_node: str = ""
+    pressure_alert_ttl_s: PositiveInt = 6 * 3600
     replay_low_water: PositiveInt = 4
     replay_batch: PositiveInt = 4
     controller_interval_s: PositiveFloat = 2.0

@@ -1,5 +1,6 @@
 """One read of everything operators ask about, for `/v1/stats`, `cortex status` and /metrics."""
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,7 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         for name in (UNACKED,):
             pipe.hlen(name)
         pipe.llen(keys.DEAD_LETTERS)
-        pipe.zcard(keys.SLOTS)
+        pipe.zcount(keys.SLOTS, time.time(), "+inf")  # live leases only
         pipe.hgetall(keys.LIMITER)
         pipe.hget(keys.BREAKER, "state")
         pipe.hgetall(keys.PAUSED)

@@ -32,6 +32,8 @@ async def receive_alerts(request: Request) -> JSONBody:
     raw = await read_json(request, limit=state.settings.max_body_bytes)
     notification = validate(Notification, raw)
     outcome = await state.enqueuer.offer(alert_groups(notification, state.settings))
+    # After the alerts are durable: a failure here answers 503 and the re-send records it.
+    await state.pressure.record(state.redis, notification)
     ITEMS.labels("alert", "accepted").inc(outcome.accepted)
     ITEMS.labels("alert", "updated").inc(outcome.updated)
     ITEMS.labels("alert", "duplicate").inc(outcome.duplicates)

@@ -14,6 +14,7 @@ from common.enqueue import Enqueuer
 from common.guard import EmbedGuard
 from common.settings import GatewaySettings
 from common.telemetry import RedisCollector
+from gateway.pressure import PressureWatch
 from gateway.search import Searcher
 
 
@@ -26,6 +27,7 @@ class State:
     sync_redis: SyncRedis
     enqueuer: Enqueuer
     searcher: Searcher
+    pressure: PressureWatch
 
 
 def _redis(settings: GatewaySettings, *, socket_timeout_s: float) -> Redis:
@@ -76,7 +78,7 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
     try:
         yield State(
             settings=settings, redis=client, sync_redis=sync_redis,
-            enqueuer=Enqueuer(client), searcher=searcher,
+            enqueuer=Enqueuer(client), searcher=searcher, pressure=PressureWatch(settings),
         )  # fmt: skip
     finally:
         REGISTRY.unregister(collector)

@@ -63,6 +63,8 @@ def run(settings: WorkerSettings) -> None:
     log.info("controller running: replaying parked work every %ss", settings.controller_interval_s)
     while True:
         try:
+            # A heartbeat, so health checks and `cortex status` can tell the controller runs.
+            r.set(keys.CONTROLLER_HEARTBEAT, time.time(), ex=60)
             moved = tick(r, guard, settings)
             if moved:
                 log.info("replayed %s", moved)

@@ -5,12 +5,16 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
+
+from common import keys
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(p.parent for p in (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml"))
@@ -86,3 +90,29 @@ def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
 def documented_variables() -> set[str]:
     """Every CORTEX_ variable named in the README (its configuration table and text)."""
     return set(re.findall(r"CORTEX_[A-Z0-9_]+", (ROOT / "README.md").read_text()))
+
+
+def heartbeat_check_passes(code: str, redis_url: str) -> bool:
+    """Run a controller health check (`python -c CODE`) against a Redis; did it succeed?"""
+    env = {**os.environ, "CORTEX_REDIS_URL": redis_url}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=env
+    )
+    return result.returncode == 0
+
+
+def assert_heartbeat_check(code: str, redis_url: str) -> None:
+    """The check fails without a heartbeat or with a stale one, and passes on a fresh one."""
+    assert keys.CONTROLLER_HEARTBEAT in code, "the check must read the controller's heartbeat"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(keys.CONTROLLER_HEARTBEAT)
+        assert not heartbeat_check_passes(code, redis_url), "passes with no heartbeat"
+        client.set(keys.CONTROLLER_HEARTBEAT, time.time() - 45, ex=60)
+        assert not heartbeat_check_passes(code, redis_url), "passes with a stale heartbeat"
+        client.set(keys.CONTROLLER_HEARTBEAT, time.time(), ex=60)
+        assert heartbeat_check_passes(code, redis_url), "fails with a fresh heartbeat"
+    finally:
+        client.close()
+    # Redis down: the check fails (and must not hang past its own timeout).
+    assert not heartbeat_check_passes(code, "redis://127.0.0.1:1/0")

@@ -5,10 +5,33 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.support import BACKENDS, ROOT, compose_argv, documented_variables, load, run
+from common.redisserver import RedisServer
+from tests.deploy.support import (
+    BACKENDS,
+    ROOT,
+    assert_heartbeat_check,
+    compose_argv,
+    documented_variables,
+    load,
+    run,
+)
 
 COMPOSE = ROOT / "docker-compose.yml"
 CORTEX_IMAGE = "cluster-cortex:local"
+# Every long-running service of the stack; the ingest job and ollama-pull are one-shots.
+EXPECTED_SERVICES = {
+    "redis",
+    "qdrant",
+    "ollama",
+    "ollama-pull",
+    "gateway",
+    "worker-alerts",
+    "worker-chats",
+    "worker-store",
+    "controller",
+    "flower",
+    "ingest",
+}
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +43,12 @@ def services() -> dict[str, dict[str, Any]]:
 def test_compose_config_validates() -> None:
     env = {**os.environ, "CORTEX_COMPOSE_ENV_FILE": "deploy/compose.env.example"}
     run([*compose_argv(), "-f", str(COMPOSE), "config", "-q"], cwd=ROOT, env=env)
+
+
+def test_the_stack_has_every_component(services: dict) -> None:
+    assert set(services) == EXPECTED_SERVICES
+    for name in EXPECTED_SERVICES - {"redis", "qdrant", "ollama", "ollama-pull"}:
+        assert services[name]["image"] == CORTEX_IMAGE, name
 
 
 def test_every_service_has_cpu_and_memory_limits_and_reservations(services: dict) -> None:
@@ -89,6 +118,27 @@ def test_workers_have_separate_queues_and_concurrency(services: dict) -> None:
     # More than one store process is safe only against a Qdrant server.
     assert "--concurrency" in store["command"]
     assert store["environment"]["CORTEX_QDRANT_URL"].startswith("http")
+
+
+def test_controller_is_small_and_needs_only_redis(services: dict) -> None:
+    controller = services["controller"]
+    assert controller["command"] == ["cortex", "controller"]
+    # It only moves messages between Redis lists, and has no HTTP port.
+    assert set(controller["depends_on"]) == {"redis"}
+    assert "ports" not in controller
+    assert controller["environment"]["CORTEX_REDIS_URL"] == "redis://redis:6379/0"
+    limits = controller["deploy"]["resources"]["limits"]
+    assert float(limits["cpus"]) <= 0.25
+    assert limits["memory"] in ("64M", "128M", "192M", "256M")
+    assert controller.get("scale", 1) == 1
+
+
+def test_controller_health_check_reads_a_fresh_heartbeat(
+    services: dict, clean_redis: RedisServer
+) -> None:
+    test = services["controller"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    assert_heartbeat_check(test[3], clean_redis.url)
 
 
 def test_ingest_job_runs_only_under_its_profile(services: dict) -> None:

@@ -5,10 +5,12 @@ from typing import Any
 
 import pytest
 
+from common.redisserver import RedisServer
 from tests.deploy.support import (
     BACKENDS,
     OVERLAYS,
     ROOT,
+    assert_heartbeat_check,
     containers,
     documented_variables,
     load,
@@ -23,6 +25,15 @@ from tests.deploy.support import (
 K8S_VERSIONS = ("1.28.0", None)
 # The stand-in for a user's own Ollama (k8s/overlays/existing-ollama) is not ours to harden.
 NOT_OURS = {"ollama"}
+# cluster-cortex's long-running workloads, as the base ships them.
+DEPLOYMENTS = {
+    "cortex-gateway",
+    "cortex-worker-alerts",
+    "cortex-worker-chats",
+    "cortex-worker-store",
+    "cortex-controller",
+    "cortex-flower",
+}
 
 
 @pytest.fixture(scope="module", params=OVERLAYS, ids=lambda p: p.name)
@@ -156,8 +167,53 @@ def test_every_long_running_workload_has_a_disruption_budget(example: list) -> N
         "cortex-worker-alerts",
         "cortex-worker-chats",
         "cortex-worker-store",
+        "cortex-controller",
     ):
         assert name in covered
+
+
+def test_every_component_is_deployed(example: list) -> None:
+    assert set(by_kind(example, "Deployment")) == DEPLOYMENTS
+    assert by_kind(example, "CronJob").keys() == {"cortex-ingest-chats"}
+
+
+def controller_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The controller Deployment's pod spec."""
+    return by_kind(objects, "Deployment")["cortex-controller"]["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
+def test_controller_is_one_pod_never_two_at_once(example: list) -> None:
+    spec = by_kind(example, "Deployment")["cortex-controller"]["spec"]
+    assert spec["replicas"] == 1
+    # A RollingUpdate would run the old and the new pod together, each replaying a batch.
+    assert spec["strategy"] == {"type": "Recreate"}
+    assert "cortex-controller" not in by_kind(example, "ScaledObject")
+    pod = controller_pod(example)
+    alerts = by_kind(example, "Deployment")["cortex-worker-alerts"]["spec"]["template"]["spec"]
+    assert pod["priorityClassName"] == alerts["priorityClassName"]
+    assert pod["securityContext"] == alerts["securityContext"]
+    (c,) = pod["containers"]
+    assert c["command"] == ["cortex", "controller"]
+    assert "ports" not in c
+
+
+def test_controller_liveness_is_the_heartbeat_and_generous(example: list) -> None:
+    (c,) = controller_pod(example)["containers"]
+    probe = c["livenessProbe"]
+    # A Redis outage fails the check too: ten minutes of failures before a restart, so an
+    # outage cannot start a restart storm.
+    assert probe["periodSeconds"] >= 60
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 600
+    assert "readinessProbe" not in c
+
+
+def test_controller_liveness_probe_works_against_redis(
+    example: list, clean_redis: RedisServer
+) -> None:
+    (c,) = controller_pod(example)["containers"]
+    command = c["livenessProbe"]["exec"]["command"]
+    assert command[:2] == ["python", "-c"]
+    assert_heartbeat_check(command[2], clean_redis.url)
 
 
 def test_gateway_admits_only_monitoring_and_cluster_cortex(example: list) -> None:
@@ -177,6 +233,24 @@ def test_workers_reach_only_redis_qdrant_and_ollama(example: list) -> None:
     assert ports == {6379, 6333, 6334, 11434}
     dns = by_kind(example, "NetworkPolicy")["allow-dns"]["spec"]["egress"][0]["ports"]
     assert {p["port"] for p in dns} == {53}
+
+
+def test_controller_reaches_only_redis(example: list) -> None:
+    policies = by_kind(example, "NetworkPolicy")
+    egress = policies["controller-egress"]["spec"]["egress"]
+    assert [p["port"] for rule in egress for p in rule["ports"]] == [6379]
+    assert all("namespaceSelector" not in peer for rule in egress for peer in rule["to"])
+    # No other egress policy (but allow-dns) selects the controller's pods.
+    labels = by_kind(example, "Deployment")["cortex-controller"]["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    for name, policy in policies.items():
+        spec = policy["spec"]
+        if name in ("controller-egress", "allow-dns") or "Egress" not in spec["policyTypes"]:
+            continue
+        wanted = spec["podSelector"].get("matchLabels", {})
+        selects = wanted.items() <= labels.items()
+        assert not selects or not spec.get("egress"), f"{name} opens egress to the controller"
 
 
 def test_keda_scales_each_worker_within_a_hard_maximum(example: list) -> None:

@@ -1,0 +1,51 @@
+"""The feedback-loop guard at intake: alerts saying the embedding node is under pressure.
+
+While one is firing, bulk chat work waits (the guard reads `cortex:pressure-alerts`); its
+resolution lifts the pause. Entries expire by themselves, so a lost resolution cannot pause
+chats forever.
+"""
+
+import re
+import time
+
+from redis.asyncio import Redis
+
+from common import keys
+from common.alertmanager import Alert, Notification
+from common.items import alert_fingerprint
+from common.settings import GatewaySettings
+
+
+class PressureWatch:
+    """Recognises pressure alerts and records them firing or resolved, in one round trip."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._names = re.compile(f"^(?:{settings.pressure_alertnames})$")
+        self._node = settings.embed_node
+        self._ttl_s = settings.pressure_alert_ttl_s
+
+    def matches(self, alert: Alert) -> bool:
+        """An alert about CPU or node pressure on the embedding node (any node if unset)."""
+        if not self._names.match(alert.labels.get("alertname", "")):
+            return False
+        if not self._node:
+            return True
+        node = alert.labels.get("node") or alert.labels.get("instance", "").split(":")[0]
+        return node == self._node
+
+    async def record(self, redis: Redis, notification: Notification) -> int:
+        """Mark matching alerts firing or resolved; returns how many matched."""
+        matched = [a for a in notification.alerts if self.matches(a)]
+        if not matched:
+            return 0
+        now = time.time()
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(keys.PRESSURE_ALERTS, "-inf", now)
+            for alert in matched:
+                member = alert_fingerprint(alert)
+                if alert.status == "firing":
+                    pipe.zadd(keys.PRESSURE_ALERTS, {member: now + self._ttl_s})
+                else:
+                    pipe.zrem(keys.PRESSURE_ALERTS, member)
+            await pipe.execute()
+        return len(matched)
