@@ -22,6 +22,7 @@ class Task(StrEnum):
 
     EMBED_ALERTS = "cortex.embed_alerts"
     EMBED_CHATS = "cortex.embed_chats"
+    EMBED_DIGEST = "cortex.embed_digest"
     STORE_POINTS = "cortex.store_points"
     UPDATE_ALERTS = "cortex.update_alerts"
     SEARCH = "cortex.search"
@@ -67,6 +68,7 @@ def queue_keys(queue: str) -> list[str]:
 TASK_QUEUES = {
     Task.EMBED_ALERTS: Queue.ALERTS,
     Task.EMBED_CHATS: Queue.CHATS,
+    Task.EMBED_DIGEST: Queue.ALERTS,
     Task.STORE_POINTS: Queue.STORE,
     Task.UPDATE_ALERTS: Queue.STORE,
     Task.SEARCH: Queue.STORE,

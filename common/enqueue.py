@@ -17,18 +17,18 @@ _SCRIPT = """
 local ttl = tonumber(ARGV[1])
 local on_change = ARGV[2]
 local fresh, changed, dups = {}, {}, 0
-local n = #KEYS - 2
+local n = #KEYS - 3
 for i = 1, n do
-  local state, item = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
-  local old = redis.call('GET', KEYS[2 + i])
+  local state, item = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
+  local old = redis.call('GET', KEYS[3 + i])
   if not old then
-    redis.call('SET', KEYS[2 + i], state, 'EX', ttl)
+    redis.call('SET', KEYS[3 + i], state, 'EX', ttl)
     fresh[#fresh + 1] = item
   elseif old ~= state then
-    redis.call('SET', KEYS[2 + i], state, 'EX', ttl)
+    redis.call('SET', KEYS[3 + i], state, 'EX', ttl)
     if on_change == 'embed' then fresh[#fresh + 1] = item else changed[#changed + 1] = item end
   else
-    redis.call('EXPIRE', KEYS[2 + i], ttl)
+    redis.call('EXPIRE', KEYS[3 + i], ttl)
     dups = dups + 1
   end
 end
@@ -37,7 +37,13 @@ local function push(list, items, prefix, suffix)
   local body = ARGV[7] .. table.concat(items, ',') .. ARGV[8]
   redis.call('LPUSH', list, prefix .. cjson.encode(body) .. suffix)
 end
-push(KEYS[1], fresh, ARGV[3], ARGV[4])
+if ARGV[9] ~= '' then
+  -- Digest: items gather in a buffer the controller turns into one message when it is due.
+  for _, item in ipairs(fresh) do redis.call('RPUSH', KEYS[1], item) end
+  if #fresh > 0 then redis.call('ZADD', KEYS[3], 'NX', ARGV[9], KEYS[1]) end
+else
+  push(KEYS[1], fresh, ARGV[3], ARGV[4])
+end
 push(KEYS[2], changed, ARGV[5], ARGV[6])
 return {#fresh, #changed, dups}
 """
@@ -64,6 +70,9 @@ class Route:
     update_task: str = ""
     update_queue: str = ""
     update_priority: int = 0
+    # When set, new items gather in this digest buffer until `digest_due` (unix time).
+    digest_buffer: str = ""
+    digest_due: float = 0.0
 
 
 @dataclass
@@ -106,11 +115,12 @@ class Enqueuer:
                 route.update_task, route.update_queue, route.update_priority
             )
         script_keys = [
-            queue_key(route.queue, route.priority),
+            route.digest_buffer or queue_key(route.queue, route.priority),
             queue_key(route.update_queue or route.queue, route.update_priority),
+            keys.DIGESTS_DUE,
             *(keys.seen(c.key) for c in candidates),
         ]
-        args: list[str | int] = [
+        args: list[str | int | float] = [
             route.ttl_s,
             route.on_change,
             prefix,
@@ -119,6 +129,7 @@ class Enqueuer:
             upd_suffix,
             BODY_PREFIX,
             BODY_SUFFIX,
+            route.digest_due if route.digest_buffer else "",
         ]
         for c in candidates:
             args += [c.state, c.item_json]

@@ -13,6 +13,7 @@ LATENCY = PREFIX + "latency"
 PAUSED = PREFIX + "paused"
 PRESSURE_ALERTS = PREFIX + "pressure-alerts"
 CONTROLLER_HEARTBEAT = PREFIX + "controller:heartbeat"
+DIGESTS_DUE = PREFIX + "digests"
 
 
 def seen(dedup_key: str) -> str:
@@ -28,6 +29,11 @@ def alert_status(point_id: str) -> str:
 def parked(queue_bucket: str) -> str:
     """The parked list of one queue bucket (`alerts:3` -> `cortex:parked:alerts:3`)."""
     return f"{PARKED}:{queue_bucket}"
+
+
+def digest_buffer(name: str) -> str:
+    """Alerts gathering for one digest document (an alertname or groupKey in one window)."""
+    return f"{PREFIX}digest:{name}"
 
 
 def reply(request_id: str) -> str:

@@ -68,6 +68,11 @@ class CommonSettings(BaseSettings):
         "|NodeMemoryPressure|KubeNodeNotReady"
     )
     embed_node: str = ""
+    # Storms and cluster-cortex's own alerts are coalesced: one digest document per window.
+    storm_threshold: PositiveInt = 20
+    storm_window_s: PositiveInt = 60
+    digest_max_members: Annotated[int, Field(gt=0, le=1000)] = 200
+    self_namespace: str = "cluster-cortex"
     pressure_alert_ttl_s: PositiveInt = 6 * 3600
     replay_low_water: PositiveInt = 4
     replay_batch: PositiveInt = 4

@@ -24,15 +24,22 @@ def _candidate(item: AlertItem | ChatItem, state: str) -> Candidate:
     return Candidate(key=item.key, state=state, item_json=orjson.dumps(item.model_dump()).decode())
 
 
-def alert_groups(notification: Notification, settings: GatewaySettings) -> list[Group]:
-    """Group a notification's alerts by priority, in chunks of one embedding batch each."""
-    by_priority: dict[int, list[Candidate]] = defaultdict(list)
-    for alert in notification.alerts:
+def alert_groups(
+    notification: Notification,
+    settings: GatewaySettings,
+    *,
+    digests: Sequence[str] = (),
+    digest_due: float = 0.0,
+) -> list[Group]:
+    """Group alerts by priority (or digest buffer), in chunks of one embedding batch each."""
+    grouped: dict[tuple[int, str], list[Candidate]] = defaultdict(list)
+    buffers = list(digests) or [""] * len(notification.alerts)
+    for alert, buffer in zip(notification.alerts, buffers, strict=True):
         item = alert_item(alert, notification)
         # State is the status: a resend is a duplicate, a resolution an update of the same point.
-        by_priority[alert_priority(item.severity)].append(_candidate(item, item.status))
+        grouped[(alert_priority(item.severity), buffer)].append(_candidate(item, item.status))
     groups: list[Group] = []
-    for priority, candidates in sorted(by_priority.items()):
+    for (priority, buffer), candidates in sorted(grouped.items()):
         route = Route(
             task=Task.EMBED_ALERTS,
             queue=Queue.ALERTS,
@@ -42,8 +49,11 @@ def alert_groups(notification: Notification, settings: GatewaySettings) -> list[
             update_task=Task.UPDATE_ALERTS,
             update_queue=Queue.STORE,
             update_priority=Priority.STATUS_UPDATE,
+            digest_buffer=buffer,
+            digest_due=digest_due,
         )
-        groups += [(route, chunk) for chunk in _chunks(candidates, settings.embed_batch_size)]
+        size = len(candidates) if buffer else settings.embed_batch_size
+        groups += [(route, chunk) for chunk in _chunks(candidates, size)]
     return groups
 
 

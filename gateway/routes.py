@@ -31,7 +31,9 @@ async def receive_alerts(request: Request) -> JSONBody:
     check_token(request, state.settings.webhook_token)
     raw = await read_json(request, limit=state.settings.max_body_bytes)
     notification = validate(Notification, raw)
-    outcome = await state.enqueuer.offer(alert_groups(notification, state.settings))
+    digests, due = await state.storms.digests(state.redis, notification)
+    groups = alert_groups(notification, state.settings, digests=digests, digest_due=due)
+    outcome = await state.enqueuer.offer(groups)
     # After the alerts are durable: a failure here answers 503 and the re-send records it.
     await state.pressure.record(state.redis, notification)
     ITEMS.labels("alert", "accepted").inc(outcome.accepted)

@@ -16,6 +16,7 @@ from common.settings import GatewaySettings
 from common.telemetry import RedisCollector
 from gateway.pressure import PressureWatch
 from gateway.search import Searcher
+from gateway.storm import StormWatch
 
 
 @dataclass
@@ -28,6 +29,7 @@ class State:
     enqueuer: Enqueuer
     searcher: Searcher
     pressure: PressureWatch
+    storms: StormWatch
 
 
 def _redis(settings: GatewaySettings, *, socket_timeout_s: float) -> Redis:
@@ -79,6 +81,7 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
         yield State(
             settings=settings, redis=client, sync_redis=sync_redis,
             enqueuer=Enqueuer(client), searcher=searcher, pressure=PressureWatch(settings),
+            storms=StormWatch(settings),
         )  # fmt: skip
     finally:
         REGISTRY.unregister(collector)

@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from common import keys, parking
+from common import digest, keys, parking, telemetry
 from common.contract import Queue
 from common.guard import EmbedGuard
 from common.settings import WorkerSettings, get_worker_settings
@@ -68,6 +68,9 @@ def run(settings: WorkerSettings) -> None:
             moved = tick(r, guard, settings)
             if moved:
                 log.info("replayed %s", moved)
+            if flushed := digest.flush_due(r, max_members=settings.digest_max_members):
+                telemetry.count(r, "digest:alerts", flushed)
+                log.info("queued digests of %d alerts", flushed)
         except redis.RedisError as exc:
             log.warning("redis unavailable, waiting: %s", exc)
         time.sleep(settings.controller_interval_s)

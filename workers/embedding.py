@@ -5,6 +5,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from common.digest import digest_text
 from common.embedder import Embedder
 from common.errors import PermanentError
 from common.items import AlertItem, ChatItem
@@ -53,3 +54,14 @@ def embed_chats(raw: Sequence[Any], embedder: Embedder, *, prefix: str) -> list[
     """Points for queued chat items."""
     items = parse_items(ChatItem, raw)
     return embed_points(items, embedder, kind="chat", text_of=chat_text, prefix=prefix)
+
+
+def embed_digest(raw: Sequence[Any], embedder: Embedder, *, prefix: str) -> list[Point]:
+    """One embedding for a storm's digest; every member alert gets a point with that vector."""
+    items = parse_items(AlertItem, raw)
+    [vector] = embedder.embed([prefix + digest_text(items)])
+    digest = {"digest_size": len(items), "digest_of": sorted({i.alertname for i in items})}
+    return [
+        Point(id=item.point_id, kind="alert", vector=vector, payload={**item.payload(), **digest})
+        for item in items
+    ]

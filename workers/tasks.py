@@ -20,6 +20,7 @@ from workers.app import app
 from workers.resources import Resources
 
 log = logging.getLogger(__name__)
+STORE_BATCH = 64
 settings = get_worker_settings()
 resources = Resources(settings)
 
@@ -61,13 +62,15 @@ def _embed_guarded(
     *,
     queue: Queue,
     default_priority: int,
+    inputs: int | None = None,
 ) -> int:
     embedder = resources.embedder()
+    inputs = inputs or len(items)
     # The lease outlives the call's own timeouts, so a live call never loses its slot.
-    lease_s = embedder.read_timeout_s(len(items)) + settings.embed_connect_timeout_s + 5
+    lease_s = embedder.read_timeout_s(inputs) + settings.embed_connect_timeout_s + 5
     try:
         points = resources.guard().run(
-            kind, len(items), lambda: embed(items, embedder, prefix=settings.embed_doc_prefix),
+            kind, inputs, lambda: embed(items, embedder, prefix=settings.embed_doc_prefix),
             lease_s=lease_s, wait_s=settings.slot_wait_s,
         )  # fmt: skip
     except Shed as shed:
@@ -77,7 +80,9 @@ def _embed_guarded(
         )  # fmt: skip
         log.warning("parked %d %s items: %s", len(items), kind, shed.reason)
         return 0
-    _hand_to_store([p.model_dump() for p in points])
+    # Digests can carry hundreds of points: store messages stay a bounded size.
+    for start in range(0, len(points), STORE_BATCH):
+        _hand_to_store([p.model_dump() for p in points[start : start + STORE_BATCH]])
     return len(points)
 
 
@@ -94,6 +99,22 @@ def embed_alerts(self: CeleryTask, items: list[dict[str, Any]]) -> int:
     return _embed_guarded(
         self, "alert", items, embedding.embed_alerts, queue=Queue.ALERTS,
         default_priority=Priority.INFO,
+    )  # fmt: skip
+
+
+@app.task(
+    bind=True,
+    name=Task.EMBED_DIGEST,
+    rate_limit=settings.alerts_rate_limit,
+    soft_time_limit=settings.alerts_soft_time_limit_s,
+    time_limit=settings.alerts_time_limit_s,
+    **_RETRY,
+)
+def embed_digest(self: CeleryTask, items: list[dict[str, Any]]) -> int:
+    """Embed a storm's digest once; each member alert is stored with the digest's vector."""
+    return _embed_guarded(
+        self, "alert", items, embedding.embed_digest, queue=Queue.ALERTS,
+        default_priority=Priority.INFO, inputs=1,
     )  # fmt: skip
 
 

@@ -1,0 +1,193 @@
+"""cluster-cortex as the receiver under test: a real stack of processes on loopback.
+
+A throwaway redis-server, `cortex worker` for each queue, `cortex controller` and
+`cortex gateway`, all pointed at the simulated node. Settings are the README's defaults except
+those listed in `cortex_env`, each with the reason it differs.
+"""
+
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.spiral.params import COMPRESSION, Params
+from bench.spiral.prometheus import NODE
+from bench.spiral.receiver import Stored
+from common.cli.procs import Child, cortex_argv
+from common.redisserver import RedisServer
+
+_START_TIMEOUT_S = 90
+# Per-minute budgets (README defaults) in compressed time: a simulated minute is one second.
+_BUDGETS = {
+    "ALERT_CALLS": 120, "ALERT_INPUTS": 2000, "CHAT_CALLS": 30, "CHAT_INPUTS": 600,
+    "SEARCH_CALLS": 60,
+}  # fmt: skip
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cortex_env(params: Params) -> dict[str, str]:
+    """The CORTEX_ settings that differ from the README's defaults, and why."""
+    return {
+        # Cheap vectors; the collection is created with this dimension.
+        "CORTEX_EMBED_DIM": str(params.embed_dim),
+        # The simulated NodeHighLoad alert carries node=node02: it pauses chats.
+        "CORTEX_EMBED_NODE": NODE,
+        "CORTEX_SLOTS_CAP": str(params.slots_cap),
+        "CORTEX_EMBED_BATCH_SIZE": str(params.embed_batch_size),
+        # Celery's per-worker rate_limit drains a backlog at about one task a second whatever
+        # the rate: in compressed time that distortion would dominate. The cluster-wide
+        # budgets below are the real limit.
+        "CORTEX_ALERTS_RATE_LIMIT": "0",
+        "CORTEX_CHATS_RATE_LIMIT": "0",
+        **{f"CORTEX_{k}_PER_MIN": str(v * COMPRESSION) for k, v in _BUDGETS.items()},
+        # A call this slow counts as slow: 5x a full batch's time on an idle node.
+        "CORTEX_BREAKER_SLOW_CALL_S": str(params.breaker_slow_call_s),
+        # Breaker window and open period in compressed time (defaults 60 s and 30 s).
+        "CORTEX_BREAKER_WINDOW_S": "20",
+        "CORTEX_BREAKER_OPEN_S": "5",
+    }
+
+
+class CortexReceiver:
+    """Starts and stops the stack; reads `/v1/stats` for what is stored."""
+
+    name = "cluster-cortex"
+
+    def __init__(self, params: Params, workdir: Path) -> None:
+        self._params = params
+        self._workdir = workdir
+        self._redis = RedisServer(port=free_port(), data_dir=workdir / "redis", persist=False)
+        self._children: list[Child] = []
+        self.gateway_url = f"http://127.0.0.1:{free_port()}"
+        self._last_stats: dict[str, Any] = {}
+
+    @property
+    def alerts_url(self) -> str:
+        """The gateway's Alertmanager webhook."""
+        return self.gateway_url + "/v1/alerts/alertmanager"
+
+    @property
+    def chats_url(self) -> str:
+        """The gateway's chat intake."""
+        return self.gateway_url + "/v1/chats"
+
+    def start(self, embed_url: str) -> None:
+        """Start Redis, the workers, the controller and the gateway; wait until all are ready."""
+        self._redis.start()
+        env = self._env(embed_url)
+        logs = self._workdir / "logs"
+        for name, args in _components():
+            child = Child(name, cortex_argv(*args), env=env, log=logs / f"{name}.log")
+            self._children.append(child)
+            child.start()
+        for child in self._children:
+            if child.name.startswith("worker"):
+                child.wait_for_log("ready.", timeout_s=_START_TIMEOUT_S)
+        next(c for c in self._children if c.name == "controller").wait_for_log(
+            "controller running", timeout_s=_START_TIMEOUT_S
+        )
+        self._wait_gateway()
+
+    def stats(self) -> dict[str, Any]:
+        """The gateway's `/v1/stats` (the last good one if the gateway does not answer)."""
+        try:
+            self._last_stats = requests.get(self.gateway_url + "/v1/stats", timeout=5).json()
+        except requests.RequestException:
+            pass
+        return self._last_stats
+
+    def stored(self) -> Stored:
+        """Stored points per kind, as the store worker counts them."""
+        stored = self.stats().get("stored", {})
+        return Stored(alerts=stored.get("alert", 0), chats=stored.get("chat", 0))
+
+    def details(self) -> dict[str, str]:
+        """Queues, parked work, dead letters, breaker and the guard's decisions at the end."""
+        s = self.stats()
+        decisions = s.get("decisions", {})
+        return {
+            "queued at end (alerts/chats/store)": "/".join(
+                str(s["queues"][q]["depth"]) for q in ("alerts", "chats", "store")
+            ),
+            "parked at end / dead letters": f"{s['parked']} / {s['dead_letters']}",
+            "breaker at end (transitions)": f"{s['breaker']} ({_sum(decisions, 'breaker:')})",
+            "slot limit at end / cap": f"{s['concurrency']['limit']} / {s['concurrency']['cap']}",
+            "chat calls shed, by reason": _by_reason(decisions, "shed:chat:"),
+            "alert calls shed, by reason": _by_reason(decisions, "shed:alert:"),
+            "embed calls ok/slow/failed": "/".join(
+                str(int(_sum(decisions, f"embed_calls:{k}:{o}" for k in ("alert", "chat"))))
+                for o in ("ok", "slow", "failed")
+            ),
+        }
+
+    def stop(self) -> None:
+        """Stop every process (in parallel, SIGKILL after a grace period) and Redis."""
+        for child in self._children:
+            child.signal(signal.SIGTERM)
+        threads = [threading.Thread(target=c.stop, kwargs={"timeout_s": 10}) for c in self._children]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self._redis.stop()
+
+    def logs(self) -> str:
+        """Every process's log tail, for a failed run."""
+        return "\n".join(f"== {c.name}\n{c.tail(20)}" for c in self._children)
+
+    def _env(self, embed_url: str) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
+        port = self.gateway_url.rsplit(":", 1)[1]
+        return {
+            **inherited,
+            "PYTHONUNBUFFERED": "1",
+            "CORTEX_REDIS_URL": self._redis.url,
+            "CORTEX_OLLAMA_URL": embed_url,
+            "CORTEX_QDRANT_PATH": str(self._workdir / "qdrant"),
+            "CORTEX_GATEWAY_HOST": "127.0.0.1",
+            "CORTEX_GATEWAY_PORT": port,
+            **cortex_env(self._params),
+        }
+
+    def _wait_gateway(self) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.gateway_url + "/readyz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise TimeoutError(f"gateway not ready in {_START_TIMEOUT_S}s:\n{self.logs()}")
+
+
+def _components() -> list[tuple[str, list[str]]]:
+    return [
+        ("worker-store", ["worker", "--queues", "store", "--name", "store@spiral"]),
+        ("worker-alerts", ["worker", "--queues", "alerts", "--name", "alerts@spiral"]),
+        ("worker-chats", ["worker", "--queues", "chats", "--name", "chats@spiral"]),
+        ("controller", ["controller"]),
+        ("gateway", ["gateway", "--log-level", "warning"]),
+    ]
+
+
+def _sum(decisions: dict[str, float], prefix: str | Any) -> float:
+    prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+    return sum(v for k, v in decisions.items() if k.startswith(prefixes))
+
+
+def _by_reason(decisions: dict[str, float], prefix: str) -> str:
+    parts = [f"{k[len(prefix):]} {int(v)}" for k, v in sorted(decisions.items())
+             if k.startswith(prefix)]  # fmt: skip
+    return ", ".join(parts) or "none"
