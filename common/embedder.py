@@ -6,6 +6,7 @@ from typing import Protocol
 import requests
 
 from common.errors import BackendOverloaded, ConfigurationError, PermanentError, TransientError
+from common.settings import CommonSettings
 
 
 class Embedder(Protocol):
@@ -84,3 +85,16 @@ class OllamaEmbedder:
                     f"CORTEX_EMBED_DIM is {self.dim}"
                 )
         return [[float(x) for x in vector] for vector in vectors]
+
+
+def ollama_embedder(settings: CommonSettings, session: requests.Session) -> OllamaEmbedder:
+    """The configured Ollama client: the same model, dimension and timeouts in every process."""
+    return OllamaEmbedder(
+        session,
+        base_url=settings.ollama_url,
+        model=settings.embed_model,
+        dim=settings.embed_dim,
+        connect_timeout_s=settings.embed_connect_timeout_s,
+        timeout_base_s=settings.embed_timeout_base_s,
+        timeout_per_input_s=settings.embed_timeout_per_input_s,
+    )

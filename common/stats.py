@@ -28,6 +28,7 @@ class Snapshot:
     stored: dict[str, int]
     counters: dict[str, float]
     latency: dict[str, float]
+    controller_seen_at: float
 
     def depth(self, queue: str) -> int:
         """Messages waiting on a queue, all buckets."""
@@ -59,9 +60,10 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         pipe.hgetall(keys.STORED_COUNTS)
         pipe.hgetall(keys.COUNTERS)
         pipe.hgetall(keys.LATENCY)
+        pipe.get(keys.CONTROLLER_HEARTBEAT)
         results = pipe.execute()
     depths, rest = results[: 2 * len(lists)], results[2 * len(lists) :]
-    in_flight, dead, slots, limiter, breaker, paused, stored, counters, latency = rest
+    in_flight, dead, slots, limiter, breaker, paused, stored, counters, latency, heartbeat = rest
     return Snapshot(
         buckets={key: int(depths[2 * i]) for i, key in enumerate(lists)},
         parked_buckets={key: int(depths[2 * i + 1]) for i, key in enumerate(lists)},
@@ -74,6 +76,7 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         stored={k: int(v) for k, v in _text(stored).items()},
         counters={k: float(v) for k, v in _text(counters).items()},
         latency={k: float(v) for k, v in _text(latency).items()},
+        controller_seen_at=float(heartbeat or 0),
     )
 
 
@@ -103,5 +106,9 @@ def gather(r: redis.Redis, *, slots_cap: int) -> dict[str, Any]:
             "latency_pressure": round(snap.limiter.get("pressure", 1.0), 3),
         },
         "stored": {"alert": snap.stored.get("alert", 0), "chat": snap.stored.get("chat", 0)},
+        # None when no controller has run in the last minute: parked work is not replayed.
+        "controller_heartbeat_age_s": (
+            round(time.time() - snap.controller_seen_at, 1) if snap.controller_seen_at else None
+        ),
         "decisions": snap.counters,
     }

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from common.embedder import OllamaEmbedder
+from common.embedder import ollama_embedder
 from common.enqueue import Enqueuer
 from common.guard import EmbedGuard
 from common.settings import GatewaySettings
@@ -51,15 +51,7 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
     # Search waits on a reply list with BLPOP, which must outlive the normal socket timeout.
     blocking = _redis(settings, socket_timeout_s=settings.search_timeout_s + 5)
     session = requests.Session()
-    embedder = OllamaEmbedder(
-        session,
-        base_url=settings.ollama_url,
-        model=settings.embed_model,
-        dim=settings.embed_dim,
-        connect_timeout_s=settings.embed_connect_timeout_s,
-        timeout_base_s=settings.embed_timeout_base_s,
-        timeout_per_input_s=settings.embed_timeout_per_input_s,
-    )
+    embedder = ollama_embedder(settings, session)
     # Stats, scrapes and the guard's scripts: a sync client, used from the threadpool.
     sync_redis = SyncRedis.from_url(
         settings.redis_url,

@@ -10,7 +10,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
 
-from common.embedder import OllamaEmbedder
+from common.embedder import OllamaEmbedder, ollama_embedder
 from common.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore
@@ -64,16 +64,7 @@ class Resources:
     def embedder(self) -> OllamaEmbedder:
         """The Ollama client, one HTTP session per process."""
         if self._embedder is None:
-            s = self.settings
-            self._embedder = OllamaEmbedder(
-                requests.Session(),
-                base_url=s.ollama_url,
-                model=s.embed_model,
-                dim=s.embed_dim,
-                connect_timeout_s=s.embed_connect_timeout_s,
-                timeout_base_s=s.embed_timeout_base_s,
-                timeout_per_input_s=s.embed_timeout_per_input_s,
-            )
+            self._embedder = ollama_embedder(self.settings, requests.Session())
         return self._embedder
 
     def store(self) -> VectorStore:

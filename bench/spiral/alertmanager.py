@@ -2,11 +2,12 @@
 
 Like Alertmanager: a group's first notification waits `group_wait`; after that the group is
 flushed every `group_interval`, each flush sending the WHOLE group (every firing alert, plus
-resolved ones not yet delivered). Real Alertmanager skips a flush where nothing changed until
-`repeat_interval`; in a storm the group changes every flush, and re-sending regardless is the
-worst case for a receiver that does not deduplicate. A flush must be delivered before the next
-one is due (Alertmanager's notify deadline): 5xx, network errors and timeouts are retried with
-backoff (x1.5) until then; any 4xx drops the notification. Both count as failed deliveries.
+resolved ones not yet delivered). Alertmanager skips a flush when the group is unchanged since
+its last delivered notification, until `repeat_interval` has passed; `repeat_interval_s=0`
+(the default here) re-sends at every flush regardless, the worst case for a receiver that does
+not deduplicate. A flush must be delivered before the next one is due (Alertmanager's notify
+deadline): 5xx, network errors and timeouts are retried with backoff (x1.5) until then; any 4xx
+drops the notification. Both count as failed deliveries, and a failed one is sent again.
 """
 
 import threading
@@ -70,6 +71,9 @@ class Deliveries:
 class _Group:
     name: str
     alerts: dict[str, AmAlert] = field(default_factory=dict)
+    # What the last delivered notification carried, and when: Alertmanager's notification log.
+    sent: frozenset[tuple[str, str, str]] = frozenset()
+    sent_at: float = float("-inf")
 
 
 def notification(group: str, alerts: list[AmAlert]) -> dict[str, Any]:
@@ -126,10 +130,18 @@ class Alertmanager:
                     del self._groups[group.name]
                     return
                 alerts = list(group.alerts.values())
-            if self._deliver(notification(group.name, alerts), deadline=next_flush):
-                self._forget_resolved(group, alerts)
+            self._flush(group, alerts, deadline=next_flush)
             if self._stop.wait(max(0.0, next_flush - time.monotonic())):
                 return
+
+    def _flush(self, group: _Group, alerts: list[AmAlert], *, deadline: float) -> None:
+        state = frozenset((a.fingerprint, a.starts_at, a.status) for a in alerts)
+        repeat_due = time.monotonic() - group.sent_at >= self._p.repeat_interval_s
+        if state == group.sent and not repeat_due:
+            return
+        if self._deliver(notification(group.name, alerts), deadline=deadline):
+            group.sent, group.sent_at = state, time.monotonic()
+            self._forget_resolved(group, alerts)
 
     def _forget_resolved(self, group: _Group, sent: list[AmAlert]) -> None:
         # A resolution, once delivered, leaves the group; an alert that fired again since

@@ -149,10 +149,11 @@ class ChatJob:
 
     def _record(self, outcome: str, batch: dict[str, Any]) -> None:
         conversation = batch["conversations"][0]
+        keys = {(conversation["id"], m["id"]) for m in conversation["messages"]}
         with self._lock:
             self.stats.outcomes[outcome] += 1
             if outcome == "ok":
-                self.stats.accepted |= {(conversation["id"], m["id"]) for m in conversation["messages"]}
+                self.stats.accepted |= keys
 
 
 def _retry_after_s(response: requests.Response) -> float:

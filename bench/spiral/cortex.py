@@ -5,6 +5,7 @@ A throwaway redis-server, `cortex worker` for each queue, `cortex controller` an
 those listed in `cortex_env`, each with the reason it differs.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,6 +58,10 @@ def cortex_env(params: Params) -> dict[str, str]:
         # Breaker window and open period in compressed time (defaults 60 s and 30 s).
         "CORTEX_BREAKER_WINDOW_S": "20",
         "CORTEX_BREAKER_OPEN_S": "5",
+        # The controller's tick (default 2 s, two minutes here) paces replay after a pause.
+        "CORTEX_CONTROLLER_INTERVAL_S": "0.5",
+        # Alert-storm digests per window of one group interval (default 60 s, an hour here).
+        "CORTEX_STORM_WINDOW_S": f"{params.group_interval_s:.0f}",
     }
 
 
@@ -102,10 +107,8 @@ class CortexReceiver:
 
     def stats(self) -> dict[str, Any]:
         """The gateway's `/v1/stats` (the last good one if the gateway does not answer)."""
-        try:
+        with contextlib.suppress(requests.RequestException):
             self._last_stats = requests.get(self.gateway_url + "/v1/stats", timeout=5).json()
-        except requests.RequestException:
-            pass
         return self._last_stats
 
     def stored(self) -> Stored:
@@ -121,13 +124,15 @@ class CortexReceiver:
             "queued at end (alerts/chats/store)": "/".join(
                 str(s["queues"][q]["depth"]) for q in ("alerts", "chats", "store")
             ),
+            "in flight (unacked) at end": str(s["in_flight"]),
             "parked at end / dead letters": f"{s['parked']} / {s['dead_letters']}",
-            "breaker at end (transitions)": f"{s['breaker']} ({_sum(decisions, 'breaker:')})",
+            "breaker at end (transitions)": f"{s['breaker']} ({_sum(decisions, 'breaker:'):.0f})",
             "slot limit at end / cap": f"{s['concurrency']['limit']} / {s['concurrency']['cap']}",
             "chat calls shed, by reason": _by_reason(decisions, "shed:chat:"),
             "alert calls shed, by reason": _by_reason(decisions, "shed:alert:"),
+            "alerts coalesced into digests": f"{_sum(decisions, 'digest:'):.0f}",
             "embed calls ok/slow/failed": "/".join(
-                str(int(_sum(decisions, f"embed_calls:{k}:{o}" for k in ("alert", "chat"))))
+                f"{_sum(decisions, f'embed_calls:alert:{o}', f'embed_calls:chat:{o}'):.0f}"
                 for o in ("ok", "slow", "failed")
             ),
         }
@@ -136,7 +141,8 @@ class CortexReceiver:
         """Stop every process (in parallel, SIGKILL after a grace period) and Redis."""
         for child in self._children:
             child.signal(signal.SIGTERM)
-        threads = [threading.Thread(target=c.stop, kwargs={"timeout_s": 10}) for c in self._children]
+        threads = [threading.Thread(target=c.stop, kwargs={"timeout_s": 10})
+                   for c in self._children]  # fmt: skip
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -182,8 +188,7 @@ def _components() -> list[tuple[str, list[str]]]:
     ]
 
 
-def _sum(decisions: dict[str, float], prefix: str | Any) -> float:
-    prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+def _sum(decisions: dict[str, float], *prefixes: str) -> float:
     return sum(v for k, v in decisions.items() if k.startswith(prefixes))
 
 

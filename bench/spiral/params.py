@@ -17,8 +17,8 @@ COMPRESSION = 60
 class Params:
     """Everything that shapes a run; printed with the results."""
 
-    storm_s: float = 30.0
-    drain_timeout_s: float = 150.0
+    storm_s: float = 25.0
+    drain_timeout_s: float = 180.0
     # The embedding node (processor sharing, see node.py).
     cores: int = 16
     background_cores: float = 4.0
@@ -33,6 +33,8 @@ class Params:
     # Alertmanager (see alertmanager.py).
     group_wait_s: float = 0.5
     group_interval_s: float = 5.0
+    # 0: re-send the whole group at every flush, changed or not (see alertmanager.py).
+    repeat_interval_s: float = 0.0
     retry_backoff_s: float = 0.1
     # The runaway chat job (see chatjob.py).
     chat_batches_per_s: float = 3.0
@@ -48,6 +50,9 @@ class Params:
     # Verdict: pressure back at or below 1.0 within this many group intervals.
     verdict_group_intervals: int = 3
     seed: int = 7
+    # Which receivers to run, and whether to keep cluster-cortex's logs afterwards.
+    receivers: tuple[str, ...] = ("naive", "cortex")
+    keep_logs: bool = False
 
     @property
     def node_capacity_inputs_per_s(self) -> float:
@@ -60,7 +65,7 @@ class Params:
         return self.chat_batches_per_s * self.chat_batch_size
 
 
-QUICK = {"storm_s": 10.0, "drain_timeout_s": 60.0}
+QUICK = {"storm_s": 8.0, "drain_timeout_s": 70.0}
 
 
 def parse_args(argv: list[str] | None = None) -> Params:
@@ -76,8 +81,15 @@ def parse_args(argv: list[str] | None = None) -> Params:
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="override any parameter, e.g. --set per_input_s=0.04",
     )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=["naive", "cortex"], help="run one receiver (for investigating)"
+    )
+    parser.add_argument("--keep-logs", action="store_true", help="keep cluster-cortex's logs")
     args = parser.parse_args(argv)
     params = Params(**QUICK) if args.quick else Params()
+    params = replace(params, keep_logs=args.keep_logs)
+    if args.only:
+        params = replace(params, receivers=(args.only,))
     if args.duration is not None:
         params = replace(params, storm_s=args.duration)
     if args.drain_timeout is not None:
@@ -86,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> Params:
 
 
 def _overridden(params: Params, pairs: list[str], parser: argparse.ArgumentParser) -> Params:
-    types = {f.name: f.type for f in fields(Params)}
+    types = {f.name: f.type for f in fields(Params) if f.type in (int, float, "int", "float")}
     changes: dict[str, object] = {}
     for pair in pairs:
         name, _, value = pair.partition("=")

@@ -8,7 +8,7 @@ from bench.spiral.alertmanager import Alertmanager, Deliveries
 from bench.spiral.chatjob import ChatJob, JobStats
 from bench.spiral.node import NodeModel, start_node
 from bench.spiral.params import Params
-from bench.spiral.prometheus import Prometheus
+from bench.spiral.prometheus import Prometheus, Sample
 from bench.spiral.receiver import Receiver, Stored
 
 # Pressure must stay at or below 1.0 this long to count as back to normal, so the gap
@@ -41,6 +41,7 @@ class Result:
     back_to_calm_s: float | None
     job_s: float
     drain_s: float | None
+    samples: list[Sample] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
 
 
@@ -106,6 +107,7 @@ def _storm_and_drain(
         back_to_calm_s=prometheus.back_to_calm_s(),
         job_s=job_end - start.at,
         drain_s=drain_s,
+        samples=list(prometheus.samples),
         details=receiver.details(),
     )
 

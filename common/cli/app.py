@@ -143,6 +143,11 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     console.print(
         f"stored alerts {report['stored']['alert']}  stored chats {report['stored']['chat']}"
     )
+    age = report["controller_heartbeat_age_s"]
+    console.print(
+        f"controller: seen {age}s ago" if age is not None else
+        "controller: [red]not running[/red] (parked work is not replayed)"
+    )  # fmt: skip
     console.print("workers: " + (", ".join(report["workers"]) or "[red]none answering[/red]"))
 
 
