@@ -4,13 +4,15 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from bench.spiral.cortex import CortexReceiver
 from bench.spiral.naive import NaiveReceiver
 from bench.spiral.params import parse_args
-from bench.spiral.report import parameters, table, timelines, verdicts
+from bench.spiral.receiver import Receiver
+from bench.spiral.report import NOTES, parameters, table, timelines, verdicts
 from bench.spiral.run import Result, log, run_receiver
 
 
@@ -25,11 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="cortex-spiral-"))
     cortex = CortexReceiver(params, workdir)
-    receivers = {"naive": NaiveReceiver(params), "cortex": cortex}
+    receivers: dict[str, Callable[[], Receiver]] = {
+        "naive": lambda: NaiveReceiver(params),
+        "cortex": lambda: cortex,
+    }
     results: list[Result] = []
     try:
         for name in params.receivers:
-            results.append(run_receiver(receivers[name], params))
+            results.append(run_receiver(receivers[name](), params))
     except KeyboardInterrupt:
         log(f"interrupted; everything stopped (logs kept in {workdir})")
         return 130
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results, params))
     print()
     print(timelines(results))
+    print(NOTES)
     print()
     print(verdicts(results, params))
     return 0

@@ -7,6 +7,7 @@ FastAPI sync endpoint runs on Starlette's default pool of 40: later requests wai
 A request whose client gave up keeps running, as it would under uvicorn.
 """
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -109,13 +110,18 @@ def _alert_text(alert: dict[str, Any]) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # Bursts of connections must not overflow the listen backlog: a dropped SYN is
+    # retried after a second, which would show up as latency that is not the model's.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], receiver: NaiveReceiver) -> None:
         super().__init__(address, _Handler)
         self.receiver = receiver
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that timed out hang up before the answer: expected, stay quiet."""
+        """Clients hanging up (timeouts, shutdown) are expected; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -14,6 +14,7 @@ average above 16 in the incident. Completions are computed exactly from these ra
 scheduler thread, so latency is accurate to the thread wake-up time (about a millisecond).
 """
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -219,13 +220,18 @@ class SimulatedNode:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # Bursts of connections must not overflow the listen backlog: a dropped SYN is
+    # retried after a second, which would show up as latency that is not the model's.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], node: SimulatedNode) -> None:
         super().__init__(address, _Handler)
         self.node = node
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients hanging up (timeouts, shutdown) are expected here; stay quiet."""
+        """Clients hanging up (timeouts, shutdown) are expected; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

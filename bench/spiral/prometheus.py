@@ -88,7 +88,7 @@ def pod_names(n: int, seed: int) -> list[tuple[str, str]]:
     names = []
     for i in range(n):
         ns, app = pods[i % len(pods)]
-        names.append((ns, f"{app}-{rng.randrange(16**5):05x}-{rng.randrange(36**5):x}"[:40]))
+        names.append((ns, f"{app}-{rng.randrange(16**5):05x}-{rng.randrange(16**5):05x}"))
     rng.shuffle(names)
     return names
 
@@ -121,7 +121,8 @@ class Prometheus:
     def stop(self) -> None:
         """Stop scraping."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _loop(self) -> None:
         last = self._model.mark()

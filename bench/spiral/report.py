@@ -34,6 +34,19 @@ def _back_to_calm(r: Result, params: Params) -> str:
     return f"{r.back_to_calm_s:.1f} s ({r.back_to_calm_s / params.group_interval_s:.1f} group int.)"
 
 
+def _longest_over(r: Result) -> float:
+    longest, start = 0.0, None
+    previous = 0.0
+    for sample in r.samples:
+        if sample.pressure > 1.0:
+            start = previous if start is None else start
+            longest = max(longest, sample.t - start)
+        else:
+            start = None
+        previous = sample.t
+    return longest
+
+
 def _first_alert(r: Result) -> str:
     return "-" if r.first_pressure_alert_s is None else f"{r.first_pressure_alert_s:.1f} s"
 
@@ -51,6 +64,7 @@ def rows(params: Params) -> list[Row]:
          lambda r: f"{r.peak_pressure:.2f} / {r.peak_scrape_pressure:.2f}"),
         ("node pressure: time-averaged", lambda r: f"{r.avg_pressure:.2f}"),
         ("time with pressure > 1.0", lambda r: f"{r.over_s:.0f} of {r.window_s:.0f} s"),
+        ("longest stretch of 1 s averages > 1.0", lambda r: f"{_longest_over(r):.0f} s"),
         ("embedding calls at once: peak", lambda r: str(r.peak_calls)),
         ("embedding calls / inputs", lambda r: f"{r.calls} / {r.inputs}"),
         ("webhook latency p50 / p99 (ms)",
@@ -109,6 +123,14 @@ def _level(pressure: float) -> str:
     if pressure <= 1.0:
         return "."
     return "#" if pressure >= 10 else str(int(pressure))
+
+
+NOTES = """\
+notes: webhook latency counts a timed-out attempt at its timeout (the flush deadline).
+  accepted = alert occurrences (fingerprint + startsAt) in a notification answered 2xx before
+  its deadline, chat messages in a post answered 2xx within the job's timeout. A pod that
+  recovers and fails again is a new alert occurrence. Drain = from the chat job's end until
+  everything accepted is stored and pressure has stayed <= 1.0 for 1 s."""
 
 
 def verdicts(results: list[Result], params: Params) -> str:

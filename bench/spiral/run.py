@@ -1,7 +1,11 @@
 """One run of the scenario against one receiver: storm, drain, measurements."""
 
+import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bench.spiral.alertmanager import Alertmanager, Deliveries
@@ -62,15 +66,30 @@ def run_receiver(receiver: Receiver, params: Params) -> Result:
         job = ChatJob(receiver.chats_url, params)
         return _storm_and_drain(receiver, node.model, prometheus, alertmanager, job, params)
     finally:
-        if job is not None:
-            job.stop()
-        if prometheus is not None:
-            prometheus.stop()
-        node.model.close()  # calls in flight fail at once, so nothing below waits on them
-        if alertmanager is not None:
-            alertmanager.stop()
-        receiver.stop()
-        node.stop()
+        with _shielded():
+            if job is not None:
+                job.stop()
+            if prometheus is not None:
+                prometheus.stop()
+            node.model.close()  # calls in flight fail at once, so nothing below waits on them
+            if alertmanager is not None:
+                alertmanager.stop()
+            receiver.stop()
+            node.stop()
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while stopping what was started, so nothing is orphaned."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _storm_and_drain(
@@ -84,6 +103,8 @@ def _storm_and_drain(
     job_end = job.wait()
     log(f"[{receiver.name}] chat job ended after {job_end - start.at:.1f}s; draining")
     drain_s = _wait_drained(receiver, model, alertmanager, job, job_end, params)
+    if drain_s is not None:
+        time.sleep(params.scrape_s + 0.1)  # so Prometheus has scraped the calm node, too
     end = model.mark()
     stored = receiver.stored()
     stats, deliveries = model.stats(), alertmanager.deliveries
