@@ -38,7 +38,9 @@ class EmbedGuard:
         self._slow_call_s = s.breaker_slow_call_s
         self._brownout_ratio = s.brownout_latency_ratio
         self._brownout_hold_s = s.brownout_hold_s
-        self.slots = SlotPool(r, cap=s.slots_cap, reserved=s.slots_reserved)
+        self.slots = SlotPool(
+            r, cap=s.slots_cap, reserved=s.slots_reserved, recover_s=s.adaptive_recover_s
+        )
         self.breaker = Breaker(
             r, window_s=s.breaker_window_s, min_calls=s.breaker_min_calls,
             failure_rate=s.breaker_failure_rate, slow_rate=s.breaker_slow_rate,

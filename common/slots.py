@@ -11,10 +11,20 @@ import redis
 
 from common import keys
 
-# KEYS: slots zset, limiter hash. ARGV: now, expiry, token, reserved, bulk, cap.
+# KEYS: slots zset, limiter hash. ARGV: now, expiry, token, reserved, bulk, cap, recover_s.
 _ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[6])
+-- With nothing observed for a while (all work shed), a shrunken limit regains one slot per
+-- period, so bulk work is not starved forever by a limit that only calls could raise.
+local decreased = tonumber(redis.call('HGET', KEYS[2], 'decreased_at') or 0)
+local last = math.max(decreased, tonumber(redis.call('HGET', KEYS[2], 'observed_at') or 0),
+                      tonumber(redis.call('HGET', KEYS[2], 'recovered_at') or 0))
+if decreased > 0 and limit < tonumber(ARGV[6]) and now - last >= tonumber(ARGV[7]) then
+  limit = limit + 1
+  redis.call('HSET', KEYS[2], 'limit', limit, 'recovered_at', now)
+end
 local allowed = limit
 if ARGV[5] == '1' then allowed = limit - tonumber(ARGV[4]) end
 if redis.call('ZCARD', KEYS[1]) < allowed then
@@ -29,11 +39,12 @@ return 0
 class SlotPool:
     """At most `limit` embedding calls at once across all processes; bulk work leaves `reserved`."""
 
-    def __init__(self, r: redis.Redis, *, cap: int, reserved: int) -> None:
+    def __init__(self, r: redis.Redis, *, cap: int, reserved: int, recover_s: float = 30.0) -> None:
         self._redis = r
         self._acquire = r.register_script(_ACQUIRE)
         self.cap = cap
         self.reserved = reserved
+        self.recover_s = recover_s
 
     def try_acquire(self, *, bulk: bool, lease_s: float) -> str | None:
         """A slot token, or None when every slot this kind of work may use is taken."""
@@ -46,6 +57,7 @@ class SlotPool:
             self.reserved,
             int(bulk),
             self.cap,
+            self.recover_s,
         ]
         got = self._acquire(keys=[keys.SLOTS, keys.LIMITER], args=args)
         return token if got else None

@@ -1,8 +1,8 @@
 """The feedback-loop guard at intake: alerts saying the embedding node is under pressure.
 
-While one is firing, bulk chat work waits (the guard reads `cortex:pressure-alerts`); its
-resolution lifts the pause. Entries expire by themselves, so a lost resolution cannot pause
-chats forever.
+While one is firing, and for a cool-down after it resolves, bulk chat work waits (the guard
+reads `cortex:pressure-alerts`). Entries expire by themselves, so a lost resolution cannot
+pause chats forever.
 """
 
 import re
@@ -23,6 +23,7 @@ class PressureWatch:
         self._names = re.compile(f"^(?:{settings.pressure_alertnames})$")
         self._node = settings.embed_node
         self._ttl_s = settings.pressure_alert_ttl_s
+        self._cooldown_s = settings.pressure_cooldown_s
 
     def matches(self, alert: Alert) -> bool:
         """An alert about CPU or node pressure on the embedding node (any node if unset)."""
@@ -43,9 +44,8 @@ class PressureWatch:
             pipe.zremrangebyscore(keys.PRESSURE_ALERTS, "-inf", now)
             for alert in matched:
                 member = alert_fingerprint(alert)
-                if alert.status == "firing":
-                    pipe.zadd(keys.PRESSURE_ALERTS, {member: now + self._ttl_s})
-                else:
-                    pipe.zrem(keys.PRESSURE_ALERTS, member)
+                # Resolved: the entry stays for the cool-down, then expires like any other.
+                expiry = self._ttl_s if alert.status == "firing" else self._cooldown_s
+                pipe.zadd(keys.PRESSURE_ALERTS, {member: now + expiry})
             await pipe.execute()
         return len(matched)

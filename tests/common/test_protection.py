@@ -124,3 +124,14 @@ def test_limit_shrinks_on_slow_calls_and_overload_but_never_below_one(
     assert lim.snapshot()["limit"] == 1
     r.hincrby("cortex:limiter", "denied", 1)
     assert lim.observe(now=40, seconds=1.0, inputs=10, overloaded=False) == 2
+
+
+def test_a_shrunken_limit_recovers_when_nothing_is_observed(r: fakeredis.FakeRedis) -> None:
+    # Cap 2 with 1 reserved: after one decrease chats have no slot and, with chats shed,
+    # no call would ever raise the limit again.
+    pool = SlotPool(r, cap=2, reserved=1, recover_s=0.3)
+    r.hset("cortex:limiter", mapping={"limit": 1, "decreased_at": time.time()})
+    assert pool.try_acquire(bulk=True, lease_s=5) is None
+    time.sleep(0.35)
+    assert pool.try_acquire(bulk=True, lease_s=5) is not None
+    assert int(r.hget("cortex:limiter", "limit") or 0) == 2

@@ -1,6 +1,7 @@
 """The guard on real parts: several worker processes, a slow or failing embedder, recovery."""
 
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.support import payloads
@@ -118,7 +119,7 @@ def test_search_stays_available_while_chats_are_shed(make_stack: type[Stack]) ->
 def test_pressure_alert_on_the_embedding_node_pauses_chats_until_resolved(
     make_stack: type[Stack],
 ) -> None:
-    stack = make_stack(CORTEX_EMBED_NODE="node02").full()
+    stack = make_stack(CORTEX_EMBED_NODE="node02", CORTEX_PRESSURE_COOLDOWN_S="4").full()
     other = payloads.alert("NodeHighLoad", fingerprint="other", severity="warning")
     other["labels"]["node"] = "node01"
     stack.post("/v1/alerts/alertmanager", payloads.notification(other))
@@ -135,5 +136,7 @@ def test_pressure_alert_on_the_embedding_node_pauses_chats_until_resolved(
 
     resolved = {**load, "status": "resolved", "endsAt": "2026-04-15T10:30:00Z"}
     stack.post("/v1/alerts/alertmanager", payloads.notification(resolved))
+    time.sleep(1.5)  # three controller ticks: still cooling down, chats stay parked
+    assert stack.stats()["queues"]["chats"]["parked"] == 1
     stack.wait_stored("chat", 4, timeout_s=60)
     assert stack.stats()["parked"] == 0
