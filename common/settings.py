@@ -76,7 +76,7 @@ class CommonSettings(BaseSettings):
     pressure_alert_ttl_s: PositiveInt = 6 * 3600
     # After the last pressure alert resolves, chats stay paused this long: resuming the
     # moment it resolves re-creates the pressure one group interval later (flip-flop).
-    pressure_cooldown_s: Annotated[float, Field(ge=0)] = 300.0
+    pressure_cooldown_s: Annotated[float, Field(ge=0)] = 60.0
     # Without calls to observe, a shrunken slot limit regains one slot per this period.
     adaptive_recover_s: PositiveFloat = 30.0
     replay_low_water: PositiveInt = 4

@@ -62,9 +62,8 @@ def cortex_env(params: Params) -> dict[str, str]:
         "CORTEX_CONTROLLER_INTERVAL_S": "0.5",
         # Alert-storm digests per window of one group interval (default 60 s, an hour here).
         "CORTEX_STORM_WINDOW_S": f"{params.group_interval_s:.0f}",
-        # Chats stay paused one group interval after the pressure alert resolves (the default
-        # 300 s is one real group interval of 5 minutes).
-        "CORTEX_PRESSURE_COOLDOWN_S": f"{params.group_interval_s:.0f}",
+        # Chats stay paused a while after the pressure alert resolves: the default minute.
+        "CORTEX_PRESSURE_COOLDOWN_S": f"{60 / COMPRESSION:g}",
         # A shrunken slot limit regains a slot after 30 s without calls; 0.5 s here.
         "CORTEX_ADAPTIVE_RECOVER_S": "0.5",
     }
