@@ -29,6 +29,7 @@ class Snapshot:
     counters: dict[str, float]
     latency: dict[str, float]
     controller_seen_at: float
+    digests_pending: int
 
     def depth(self, queue: str) -> int:
         """Messages waiting on a queue, all buckets."""
@@ -61,9 +62,22 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         pipe.hgetall(keys.COUNTERS)
         pipe.hgetall(keys.LATENCY)
         pipe.get(keys.CONTROLLER_HEARTBEAT)
+        pipe.zcard(keys.DIGESTS_DUE)
         results = pipe.execute()
     depths, rest = results[: 2 * len(lists)], results[2 * len(lists) :]
-    in_flight, dead, slots, limiter, breaker, paused, stored, counters, latency, heartbeat = rest
+    (
+        in_flight,
+        dead,
+        slots,
+        limiter,
+        breaker,
+        paused,
+        stored,
+        counters,
+        latency,
+        heartbeat,
+        digests,
+    ) = rest
     return Snapshot(
         buckets={key: int(depths[2 * i]) for i, key in enumerate(lists)},
         parked_buckets={key: int(depths[2 * i + 1]) for i, key in enumerate(lists)},
@@ -77,6 +91,7 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         counters={k: float(v) for k, v in _text(counters).items()},
         latency={k: float(v) for k, v in _text(latency).items()},
         controller_seen_at=float(heartbeat or 0),
+        digests_pending=int(digests),
     )
 
 
@@ -97,6 +112,8 @@ def gather(r: redis.Redis, *, slots_cap: int) -> dict[str, Any]:
         "in_flight": snap.in_flight,
         "dead_letters": snap.dead,
         "parked": sum(snap.parked_buckets.values()),
+        # Storm digests waiting for their window to close (the controller queues them).
+        "digests_pending": snap.digests_pending,
         "paused": snap.paused,
         "breaker": snap.breaker,
         "concurrency": {

@@ -7,14 +7,13 @@ FastAPI sync endpoint runs on Starlette's default pool of 40: later requests wai
 A request whose client gave up keeps running, as it would under uvicorn.
 """
 
-import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
 import requests
 
+from bench.spiral.httpserver import QuietHandler, QuietServer
 from bench.spiral.params import Params
 from bench.spiral.receiver import Stored
 
@@ -107,29 +106,14 @@ def _alert_text(alert: dict[str, Any]) -> str:
     return f"{labels.get('alertname')} {alert.get('status')} on {labels.get('pod', '-')}: {summary}"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    # Bursts of connections must not overflow the listen backlog: a dropped SYN is
-    # retried after a second, which would show up as latency that is not the model's.
-    request_queue_size = 256
-
+class _Server(QuietServer):
     def __init__(self, address: tuple[str, int], receiver: NaiveReceiver) -> None:
         super().__init__(address, _Handler)
         self.receiver = receiver
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients hanging up (timeouts, shutdown) are expected; anything else is printed."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log."""
 
     def do_POST(self) -> None:
         """Intake: embed inside the request, answer when stored."""

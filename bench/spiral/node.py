@@ -14,15 +14,14 @@ average above 16 in the incident. Completions are computed exactly from these ra
 scheduler thread, so latency is accurate to the thread wake-up time (about a millisecond).
 """
 
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
 
+from bench.spiral.httpserver import QuietHandler, QuietServer
 from common.devembedder import embed_text
 
 _DONE_EPSILON_S = 1e-6
@@ -217,29 +216,14 @@ class SimulatedNode:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    # Bursts of connections must not overflow the listen backlog: a dropped SYN is
-    # retried after a second, which would show up as latency that is not the model's.
-    request_queue_size = 256
-
+class _Server(QuietServer):
     def __init__(self, address: tuple[str, int], node: SimulatedNode) -> None:
         super().__init__(address, _Handler)
         self.node = node
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients hanging up (timeouts, shutdown) are expected; anything else is printed."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log: thousands of calls per run."""
 
     def do_GET(self) -> None:
         """`/api/version` and `/` for health checks."""

@@ -137,6 +137,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     c = report["concurrency"]
     console.print(
         f"in flight {report['in_flight']}  dead letters {report['dead_letters']}  "
+        f"digests pending {report['digests_pending']}  "
         f"breaker {report['breaker']}  slots {c['in_use']}/{c['limit']} (cap {c['cap']})  "
         f"latency x{c['latency_pressure']}"
     )

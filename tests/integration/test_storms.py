@@ -27,8 +27,10 @@ def test_a_storm_in_one_notification_is_one_digest_and_every_member_is_findable(
         )
         for i in range(12)
     ]
+    at_window_start()
     answer = stack.post("/v1/alerts/alertmanager", payloads.notification(*storm))
     assert answer.json()["accepted"] == 12
+    assert stack.stats()["digests_pending"] == 1  # until its window closes
     stack.wait_stored("alert", 12, timeout_s=30)
     [digest] = documents(stack)
     assert digest.startswith("search_document: Alert storm digest: 12 alerts")
