@@ -10,7 +10,7 @@ import orjson
 import redis
 
 from common import envelope, keys, telemetry
-from common.contract import Queue, queue_key, queue_keys
+from common.contract import queue_key, queue_keys
 
 # Pop the oldest dead letter and push its ready-made message, atomically.
 _REPLAY_DEAD = """
@@ -70,12 +70,3 @@ def replay_dead(r: redis.Redis, *, limit: int) -> int:
     while moved < limit and script(keys=[keys.DEAD_LETTERS]):
         moved += 1
     return moved
-
-
-def parked_total(r: redis.Redis) -> int:
-    """Every parked message of every queue."""
-    with r.pipeline(transaction=False) as pipe:
-        for queue in Queue:
-            for bucket in queue_keys(queue.value):
-                pipe.llen(keys.parked(bucket))
-        return sum(int(n) for n in pipe.execute())

@@ -51,8 +51,7 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         for key in lists:
             pipe.llen(key)
             pipe.llen(keys.parked(key))
-        for name in (UNACKED,):
-            pipe.hlen(name)
+        pipe.hlen(UNACKED)
         pipe.llen(keys.DEAD_LETTERS)
         pipe.zcount(keys.SLOTS, time.time(), "+inf")  # live leases only
         pipe.hgetall(keys.LIMITER)

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from common import keys, stats
+from common import keys, parking, stats
 from common.cli.dev import REDIS_URL_FILE
 from common.cli.procs import celery_argv
 from common.contract import Queue
@@ -96,7 +97,7 @@ def _redis_url() -> str:
     return settings.redis_url
 
 
-def _ping_workers(redis_url: str) -> dict[str, Any]:
+def _control(redis_url: str, command: str, **kwargs: Any) -> list[dict[str, Any]]:
     # A bare Celery app speaks the control protocol without importing worker code.
     from celery import Celery
 
@@ -105,10 +106,71 @@ def _ping_workers(redis_url: str) -> dict[str, Any]:
     app = Celery(broker=redis_url)
     app.conf.broker_transport_options = {"sep": PRIORITY_SEP, "socket_connect_timeout": 2}
     try:
-        replies = app.control.ping(timeout=1.0) or []
+        replies: list[dict[str, Any]] = (
+            getattr(app.control, command)(reply=True, timeout=1.0, **kwargs) or []
+        )
     finally:
         app.close()
-    return {name: reply for r in replies for name, reply in r.items()}
+    return replies
+
+
+def _ping_workers(redis_url: str) -> dict[str, Any]:
+    return {name: reply for r in _control(redis_url, "ping") for name, reply in r.items()}
+
+
+def _client() -> redis.Redis:
+    return redis.Redis.from_url(_redis_url(), socket_timeout=5, socket_connect_timeout=3)
+
+
+QueueArg = Annotated[Queue, typer.Argument(help="alerts, chats or store")]
+
+
+@cli.command()
+def pause(queue: QueueArg) -> None:
+    """Stop consumption of a queue on every worker (remembered across worker restarts)."""
+    _client().hset(keys.PAUSED, queue.value, "manual")
+    replies = _control(_redis_url(), "cancel_consumer", queue=queue.value)
+    typer.echo(f"{queue.value} paused; {len(replies)} workers answered")
+
+
+@cli.command()
+def resume(queue: QueueArg) -> None:
+    """Restart consumption of a paused queue."""
+    _client().hdel(keys.PAUSED, queue.value)
+    replies = _control(_redis_url(), "add_consumer", queue=queue.value)
+    typer.echo(f"{queue.value} resumed; {len(replies)} workers answered")
+
+
+@cli.command()
+def drain(queue: QueueArg) -> None:
+    """Move a queue's backlog to the parked store without losing it (replay puts it back)."""
+    moved = parking.drain(_client(), queue.value)
+    typer.echo(f"moved {moved} messages from {queue.value} to the parked store")
+
+
+@cli.command()
+def replay(
+    source: Annotated[str, typer.Option("--from", help="parked or dead")] = "parked",
+    queue: Annotated[Queue | None, typer.Option(help="only this queue (parked)")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many messages")] = 1_000_000,
+    rate: Annotated[float, typer.Option(min=0.1, help="messages per second")] = 5.0,
+) -> None:
+    """Put parked (or dead-lettered) work back on its queues, paced, alerts first."""
+    if source not in ("parked", "dead"):
+        raise typer.BadParameter("--from takes parked or dead")
+    client = _client()
+    queues = [queue] if queue else [Queue.ALERTS, Queue.CHATS, Queue.STORE]
+    moved = 0
+    while moved < limit:
+        if source == "dead":
+            step = parking.replay_dead(client, limit=1)
+        else:
+            step = next((n for q in queues if (n := parking.replay(client, q.value, limit=1))), 0)
+        if not step:
+            break
+        moved += step
+        time.sleep(1.0 / rate)
+    typer.echo(f"replayed {moved} messages from {source}")
 
 
 def _gather(redis_url: str) -> dict[str, Any]:
