@@ -106,9 +106,7 @@ def _control(redis_url: str, command: str, **kwargs: Any) -> list[dict[str, Any]
     app = Celery(broker=redis_url)
     app.conf.broker_transport_options = {"sep": PRIORITY_SEP, "socket_connect_timeout": 2}
     try:
-        replies: list[dict[str, Any]] = (
-            getattr(app.control, command)(reply=True, timeout=1.0, **kwargs) or []
-        )
+        replies: list[dict[str, Any]] = getattr(app.control, command)(timeout=1.0, **kwargs) or []
     finally:
         app.close()
     return replies
@@ -129,7 +127,7 @@ QueueArg = Annotated[Queue, typer.Argument(help="alerts, chats or store")]
 def pause(queue: QueueArg) -> None:
     """Stop consumption of a queue on every worker (remembered across worker restarts)."""
     _client().hset(keys.PAUSED, queue.value, "manual")
-    replies = _control(_redis_url(), "cancel_consumer", queue=queue.value)
+    replies = _control(_redis_url(), "cancel_consumer", queue=queue.value, reply=True)
     typer.echo(f"{queue.value} paused; {len(replies)} workers answered")
 
 
@@ -137,7 +135,7 @@ def pause(queue: QueueArg) -> None:
 def resume(queue: QueueArg) -> None:
     """Restart consumption of a paused queue."""
     _client().hdel(keys.PAUSED, queue.value)
-    replies = _control(_redis_url(), "add_consumer", queue=queue.value)
+    replies = _control(_redis_url(), "add_consumer", queue=queue.value, reply=True)
     typer.echo(f"{queue.value} resumed; {len(replies)} workers answered")
 
 
