@@ -1,61 +1,28 @@
-"""Dedup check and enqueue as one atomic Redis operation."""
+"""One intake request, one Redis round trip: dedup, routing and enqueue as one atomic script.
 
+The script (enqueue.lua) also counts storms, records pressure alerts and, for bulk work,
+applies admission control, so the gateway's whole write path is a single EVALSHA. Queued
+items join the newest still-queued message of their list up to a batch size: a backlog is
+made of full embedding batches, with no added wait while the workers keep up.
+"""
+
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
 
+import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from common import keys
 from common.contract import queue_key
-from common.envelope import BODY_PREFIX, BODY_SUFFIX, envelope_around_body
+from common.envelope import BODY_PREFIX, BODY_SUFFIX, envelope_template
 
-# One script run per (queue, priority) group: an item is marked seen if and only if the
-# message carrying it is pushed in the same run, so no crash can separate the two.
-_SCRIPT = """
-local ttl = tonumber(ARGV[1])
-local on_change = ARGV[2]
-local fresh, changed, dups = {}, {}, 0
-local n = #KEYS - 3
-for i = 1, n do
-  local state, item = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
-  local old = redis.call('GET', KEYS[3 + i])
-  if not old then
-    redis.call('SET', KEYS[3 + i], state, 'EX', ttl)
-    fresh[#fresh + 1] = item
-  elseif old ~= state then
-    redis.call('SET', KEYS[3 + i], state, 'EX', ttl)
-    if on_change == 'embed' then fresh[#fresh + 1] = item else changed[#changed + 1] = item end
-  else
-    redis.call('EXPIRE', KEYS[3 + i], ttl)
-    dups = dups + 1
-  end
-end
-local function push(list, items, prefix, suffix)
-  if #items == 0 then return end
-  local body = ARGV[7] .. table.concat(items, ',') .. ARGV[8]
-  redis.call('LPUSH', list, prefix .. cjson.encode(body) .. suffix)
-end
-if ARGV[9] ~= '' then
-  -- Digest: items gather in a buffer the controller turns into one message when it is due.
-  for _, item in ipairs(fresh) do redis.call('RPUSH', KEYS[1], item) end
-  if #fresh > 0 then redis.call('ZADD', KEYS[3], 'NX', ARGV[9], KEYS[1]) end
-else
-  push(KEYS[1], fresh, ARGV[3], ARGV[4])
-end
-push(KEYS[2], changed, ARGV[5], ARGV[6])
-return {#fresh, #changed, dups}
-"""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One item offered for enqueueing: its dedup key, state and serialised payload."""
-
-    key: str
-    state: str
-    item_json: str
+_SCRIPT = resources.files("common").joinpath("enqueue.lua").read_text()
+# A coalescing record outlives any queue wait worth merging into.
+_TAIL_TTL_S = 86400
 
 
 @dataclass(frozen=True)
@@ -70,9 +37,47 @@ class Route:
     update_task: str = ""
     update_queue: str = ""
     update_priority: int = 0
-    # When set, new items gather in this digest buffer until `digest_due` (unix time).
-    digest_buffer: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One dedup unit offered for enqueueing: an alert, or a chat message with its chunks."""
+
+    key: str
+    state: str
+    # One or more item JSON objects, comma-joined; `inputs` is how many embeddings they cost.
+    items_json: str
+    inputs: int = 1
+    # Storm counting: the fingerprint set this item counts in, and its member there.
+    storm_set: str = ""
+    storm_member: str = ""
+    # A digest buffer it joins whatever the counts, or only when its storm set is over.
+    digest: str = ""
+    storm_digest: str = ""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Bulk admission: refuse while `lists` hold `cap_items` or more (messages x batch)."""
+
+    cap_items: int
+    per_message: int
+    lists: Sequence[str]
+    drained_keys: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Everything one request writes."""
+
+    candidates: Sequence[tuple[Route, Candidate]]
+    storm_threshold: int = 0
+    storm_ttl_s: int = 1
     digest_due: float = 0.0
+    # Pressure alerts as (member, expires_at), and the time before which entries are gone.
+    pressure: Sequence[tuple[str, float]] = ()
+    now: float = 0.0
+    admission: Admission | None = None
 
 
 @dataclass
@@ -82,55 +87,101 @@ class Outcome:
     accepted: int = 0
     updated: int = 0
     duplicates: int = 0
+    messages_created: int = 0
+    messages_merged: int = 0
+
+
+@dataclass(frozen=True)
+class Refused(Exception):
+    """Admission said no: the backlog, and items drained in the drain-rate window."""
+
+    backlog_items: int
+    drained_items: int
+
+
+@dataclass
+class _Header:
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    index: dict[Route, int] = field(default_factory=dict)
+
+    def route(self, route: Route) -> int:
+        if route not in self.index:
+            self.routes.append(_route_spec(route))
+            self.index[route] = len(self.routes)  # Lua counts from 1
+        return self.index[route]
+
+
+@cache
+def _route_spec(route: Route) -> dict[str, Any]:
+    # Built once per route: envelopes are templates the script fills with fresh ids.
+    prefix, suffix = envelope_template(route.task, route.queue, route.priority)
+    spec: dict[str, Any] = {
+        "list": queue_key(route.queue, route.priority),
+        "task": route.task,
+        "p": prefix,
+        "s": suffix,
+        "change": route.on_change,
+        "ttl": route.ttl_s,
+    }
+    if route.update_task:
+        up, us = envelope_template(route.update_task, route.update_queue, route.update_priority)
+        spec |= {
+            "ulist": queue_key(route.update_queue, route.update_priority),
+            "utask": route.update_task,
+            "up": up,
+            "us": us,
+        }
+    return spec
 
 
 class Enqueuer:
-    """Offers groups of items to Redis; each group is deduplicated and queued atomically."""
+    """Runs the intake script; each offer is one atomic script call, one round trip."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, batch_items: int, batch_bytes: int) -> None:
         self._script = redis.register_script(_SCRIPT)
-        self._redis = redis
+        self._batch_items = batch_items
+        self._batch_bytes = batch_bytes
 
-    async def offer(self, groups: Sequence[tuple[Route, Sequence[Candidate]]]) -> Outcome:
-        """Run every group in one round trip; raises redis errors when Redis is unavailable."""
-        outcome = Outcome()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for route, candidates in groups:
-                if candidates:
-                    await self._queue_script(pipe, route, candidates)
-            results = await pipe.execute()
-        for fresh, changed, dups in results:
-            outcome.accepted += int(fresh)
-            outcome.updated += int(changed)
-            outcome.duplicates += int(dups)
-        return outcome
+    async def offer(self, offer: Offer) -> Outcome:
+        """Write the offer; raises `Refused`, or redis errors when Redis is unavailable."""
+        header = _Header()
+        args: list[str | int] = []
+        for route, c in offer.candidates:
+            args += [
+                keys.seen(c.key), c.state, c.items_json, c.inputs, header.route(route),
+                c.storm_set, c.storm_member, c.digest, c.storm_digest,
+            ]  # fmt: skip
+        head = self._header(offer, header)
+        result = await self._script(args=[head, f"{uuid.uuid4()}-", *args])
+        if int(result[0]) < 0:
+            raise Refused(backlog_items=int(result[1]), drained_items=int(result[2]))
+        fresh, changed, dups, created, merged = (int(x) for x in result)
+        return Outcome(fresh, changed, dups, created, merged)
 
-    async def _queue_script(
-        self, pipe: Pipeline, route: Route, candidates: Sequence[Candidate]
-    ) -> None:
-        prefix, suffix = envelope_around_body(route.task, route.queue, route.priority)
-        upd_prefix, upd_suffix = ("", "")
-        if route.update_task:
-            upd_prefix, upd_suffix = envelope_around_body(
-                route.update_task, route.update_queue, route.update_priority
-            )
-        script_keys = [
-            route.digest_buffer or queue_key(route.queue, route.priority),
-            queue_key(route.update_queue or route.queue, route.update_priority),
-            keys.DIGESTS_DUE,
-            *(keys.seen(c.key) for c in candidates),
-        ]
-        args: list[str | int | float] = [
-            route.ttl_s,
-            route.on_change,
-            prefix,
-            suffix,
-            upd_prefix,
-            upd_suffix,
-            BODY_PREFIX,
-            BODY_SUFFIX,
-            route.digest_due if route.digest_buffer else "",
-        ]
-        for c in candidates:
-            args += [c.state, c.item_json]
-        await self._script(keys=script_keys, args=args, client=pipe)
+    def _header(self, offer: Offer, header: _Header) -> bytes:
+        spec: dict[str, Any] = {
+            "routes": header.routes,
+            "storm_threshold": offer.storm_threshold,
+            "storm_ttl": offer.storm_ttl_s,
+            "digests": keys.DIGESTS_DUE,
+            "digest_due": offer.digest_due,
+            "tail": keys.TAIL,
+            "tail_ttl": _TAIL_TTL_S,
+            "max_items": self._batch_items,
+            "max_bytes": self._batch_bytes,
+            "bp": BODY_PREFIX,
+            "bs": BODY_SUFFIX,
+            "now": offer.now,
+        }
+        if offer.pressure:
+            entries = [[member, expires] for member, expires in offer.pressure]
+            spec["pressure"] = {"key": keys.PRESSURE_ALERTS, "entries": entries}
+        if offer.admission:
+            a = offer.admission
+            spec["admit"] = {
+                "cap": a.cap_items,
+                "per_message": a.per_message,
+                "lists": list(a.lists),
+                "drained": list(a.drained_keys),
+            }
+        return orjson.dumps(spec)

@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from common.alertmanager import Alert, Notification
 from common.chats import ChatBatch
+from common.chunking import split_text
 
 ITEM_VERSION = 1
 # Fixed namespace: point ids must be identical in every process and every release.
@@ -61,7 +63,7 @@ class AlertItem(_Item):
 
 
 class ChatItem(_Item):
-    """One chat message as queued for embedding."""
+    """One chunk of a chat message as queued for embedding (most messages are one chunk)."""
 
     source: str
     conversation_id: str
@@ -70,7 +72,11 @@ class ChatItem(_Item):
     role: str
     text: str
     created_at: str
+    # Of the whole message: an edit changes it, and the store then drops the old chunks.
     content_hash: str
+    message_key: str
+    chunk: int = 0
+    chunks: int = 1
 
     def payload(self) -> dict[str, Any]:
         """What the store keeps and search returns for this message."""
@@ -84,6 +90,9 @@ class ChatItem(_Item):
             "text": self.text,
             "created_at": self.created_at,
             "content_hash": self.content_hash,
+            "message_key": self.message_key,
+            "chunk": self.chunk,
+            "chunks": self.chunks,
         }
 
 
@@ -136,24 +145,49 @@ def chat_key(source: str, conversation_id: str, message_id: str) -> str:
     return "chat:" + _digest(source, conversation_id, message_id)
 
 
-def chat_items(batch: ChatBatch) -> list[ChatItem]:
-    """The queued form of every message with text in a batch; empty messages are left out."""
-    items = []
+@dataclass(frozen=True)
+class ChatMessageItems:
+    """A message's dedup unit: its key, content hash and the chunk items it is embedded as."""
+
+    key: str
+    content_hash: str
+    chunks: list[ChatItem]
+
+
+def chat_messages(
+    batch: ChatBatch, *, max_chars: int, overlap_chars: int
+) -> tuple[list[ChatMessageItems], int]:
+    """Every message with text, split into chunks that fit the model; and how many were empty.
+
+    A long message is chunked, never truncated: each chunk is its own point, and all of a
+    message's chunks share its key and content hash.
+    """
+    messages, skipped = [], 0
     for conversation in batch.conversations:
         for message in conversation.messages:
-            if not message.text.strip():
+            parts = split_text(message.text, max_chars=max_chars, overlap_chars=overlap_chars)
+            if not parts:
+                skipped += 1
                 continue
-            items.append(
+            key = chat_key(batch.source, conversation.id, message.id)
+            content_hash = _digest(message.role, message.text)[:16]
+            created_at = _rfc3339(message.created_at)
+            chunks = [
                 ChatItem(
-                    key=chat_key(batch.source, conversation.id, message.id),
+                    key=f"{key}#{i}",
                     source=batch.source,
                     conversation_id=conversation.id,
                     title=conversation.title,
                     message_id=message.id,
                     role=message.role,
-                    text=message.text,
-                    created_at=_rfc3339(message.created_at),
-                    content_hash=_digest(message.role, message.text)[:16],
+                    text=part,
+                    created_at=created_at,
+                    content_hash=content_hash,
+                    message_key=key,
+                    chunk=i,
+                    chunks=len(parts),
                 )
-            )
-    return items
+                for i, part in enumerate(parts)
+            ]
+            messages.append(ChatMessageItems(key, content_hash, chunks))
+    return messages, skipped

@@ -14,6 +14,15 @@ PAUSED = PREFIX + "paused"
 PRESSURE_ALERTS = PREFIX + "pressure-alerts"
 CONTROLLER_HEARTBEAT = PREFIX + "controller:heartbeat"
 DIGESTS_DUE = PREFIX + "digests"
+# Per queue list: the newest message the enqueue script may still add items to.
+TAIL = PREFIX + "tail:"
+# Chat items embedded per 10 s bucket: the drain rate behind a 429's Retry-After.
+DRAINED = PREFIX + "drained:"
+
+
+def storm_set(alertname: str, window: int) -> str:
+    """Distinct fingerprints of one alertname seen in one storm window."""
+    return f"{PREFIX}storm:{alertname}:{window}"
 
 
 def seen(dedup_key: str) -> str:

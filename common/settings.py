@@ -33,6 +33,12 @@ class CommonSettings(BaseSettings):
     embed_timeout_per_input_s: PositiveFloat = 2.0
     # Items per queued message, so one message is one /api/embed call of bounded size.
     embed_batch_size: Annotated[int, Field(gt=0, le=512)] = 32
+    # Queued items join a still-queued message up to the batch size and about this size.
+    batch_max_bytes: PositiveInt = 1_048_576
+    # Chat messages longer than this are embedded as several chunks (nomic-embed-text reads
+    # about 2048 tokens; 2000 characters leave room for the title/role header and for code).
+    chunk_max_chars: Annotated[int, Field(ge=200)] = 2000
+    chunk_overlap_chars: Annotated[int, Field(ge=0)] = 200
     alert_dedup_ttl_s: PositiveInt = 30 * 86400
     chat_dedup_ttl_s: PositiveInt = 180 * 86400
 
@@ -83,6 +89,14 @@ class CommonSettings(BaseSettings):
     replay_batch: PositiveInt = 4
     controller_interval_s: PositiveFloat = 2.0
 
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> "CommonSettings":
+        if self.chunk_overlap_chars * 2 >= self.chunk_max_chars:
+            raise ValueError(
+                "CORTEX_CHUNK_OVERLAP_CHARS must be under half of CORTEX_CHUNK_MAX_CHARS"
+            )
+        return self
+
 
 class GatewaySettings(CommonSettings):
     """The gateway's knobs: port, auth, body limits and interactive search bounds."""
@@ -96,6 +110,10 @@ class GatewaySettings(CommonSettings):
     search_timeout_s: PositiveFloat = 15.0
     search_max_limit: PositiveInt = 50
     search_concurrency: PositiveInt = 2
+    # Admission control for bulk chat work: over this many queued + parked chat items
+    # (counted as messages x CORTEX_EMBED_BATCH_SIZE), POST /v1/chats answers 429.
+    chat_backlog_cap: PositiveInt = 5000
+    chat_retry_after_max_s: PositiveInt = 120
 
 
 class WorkerSettings(CommonSettings):

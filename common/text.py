@@ -26,4 +26,5 @@ def alert_text(item: AlertItem) -> str:
 def chat_text(item: ChatItem) -> str:
     """A chat message with the context a search needs: conversation title, role and time."""
     title = item.title or "untitled conversation"
-    return f"Conversation: {title}\n{item.role} at {item.created_at}:\n{item.text}"
+    part = f" (part {item.chunk + 1} of {item.chunks})" if item.chunks > 1 else ""
+    return f"Conversation: {title}\n{item.role} at {item.created_at}{part}:\n{item.text}"

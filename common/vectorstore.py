@@ -1,6 +1,6 @@
 """The vector store as a Protocol: one real adapter (Qdrant), more are one module each."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from common.points import Hit, Kind, Point
@@ -20,6 +20,12 @@ class VectorStore(Protocol):
 
     def search(self, vector: Sequence[float], *, kind: Kind | None, limit: int) -> list[Hit]:
         """Return up to `limit` nearest points, optionally of one kind, best first."""
+
+    def delete_other_versions(self, versions: Mapping[str, str]) -> int:
+        """Delete points of these messages (message key -> content hash) of other versions.
+
+        Returns how many were deleted.
+        """
 
     def count(self, kind: Kind) -> int:
         """Return the exact number of stored points of a kind."""

@@ -1,68 +1,84 @@
-"""Turning intake payloads into enqueue groups: per-item dedup keys, queues and priorities."""
+"""Turning intake payloads into offers for the enqueue script: keys, routes, storms, admission."""
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Sequence
 
 import orjson
 
+from common import drain
 from common.alertmanager import Notification
 from common.chats import ChatBatch
-from common.contract import Priority, Queue, Task, alert_priority
-from common.enqueue import Candidate, Route
-from common.items import AlertItem, ChatItem, alert_item, chat_items
+from common.contract import Priority, Queue, Task, alert_priority, queue_keys
+from common.enqueue import Admission, Candidate, Offer, Route
+from common.items import alert_item, chat_messages
+from common.keys import parked
 from common.settings import GatewaySettings
-
-Group = tuple[Route, Sequence[Candidate]]
-
-
-def _chunks(candidates: Sequence[Candidate], size: int) -> Iterator[Sequence[Candidate]]:
-    for start in range(0, len(candidates), size):
-        yield candidates[start : start + size]
+from gateway.pressure import PressureWatch
+from gateway.storm import StormWatch
 
 
-def _candidate(item: AlertItem | ChatItem, state: str) -> Candidate:
-    return Candidate(key=item.key, state=state, item_json=orjson.dumps(item.model_dump()).decode())
+def _alert_route(priority: int, settings: GatewaySettings) -> Route:
+    # State is the status: a resend is a duplicate, a resolution an update of the same point.
+    return Route(
+        task=Task.EMBED_ALERTS,
+        queue=Queue.ALERTS,
+        priority=priority,
+        ttl_s=settings.alert_dedup_ttl_s,
+        on_change="update",
+        update_task=Task.UPDATE_ALERTS,
+        update_queue=Queue.STORE,
+        update_priority=Priority.STATUS_UPDATE,
+    )
 
 
-def alert_groups(
+def alert_offer(
     notification: Notification,
     settings: GatewaySettings,
-    *,
-    digests: Sequence[str] = (),
-    digest_due: float = 0.0,
-) -> list[Group]:
-    """Group alerts by priority (or digest buffer), in chunks of one embedding batch each."""
-    grouped: dict[tuple[int, str], list[Candidate]] = defaultdict(list)
-    buffers = list(digests) or [""] * len(notification.alerts)
-    for alert, buffer in zip(notification.alerts, buffers, strict=True):
+    storms: StormWatch,
+    pressure: PressureWatch,
+) -> Offer:
+    """Every alert of a notification, with its storm bookkeeping and pressure entries."""
+    now = time.time()
+    plans, due = storms.plan(notification, now)
+    candidates = []
+    for alert, plan in zip(notification.alerts, plans, strict=True):
         item = alert_item(alert, notification)
-        # State is the status: a resend is a duplicate, a resolution an update of the same point.
-        grouped[(alert_priority(item.severity), buffer)].append(_candidate(item, item.status))
-    groups: list[Group] = []
-    for (priority, buffer), candidates in sorted(grouped.items()):
-        route = Route(
-            task=Task.EMBED_ALERTS,
-            queue=Queue.ALERTS,
-            priority=priority,
-            ttl_s=settings.alert_dedup_ttl_s,
-            on_change="update",
-            update_task=Task.UPDATE_ALERTS,
-            update_queue=Queue.STORE,
-            update_priority=Priority.STATUS_UPDATE,
-            digest_buffer=buffer,
-            digest_due=digest_due,
+        route = _alert_route(alert_priority(item.severity), settings)
+        candidate = Candidate(
+            key=item.key,
+            state=item.status,
+            items_json=orjson.dumps(item.model_dump()).decode(),
+            storm_set=plan.storm_set,
+            storm_member=plan.member,
+            digest=plan.digest,
+            storm_digest=plan.storm_digest,
         )
-        size = len(candidates) if buffer else settings.embed_batch_size
-        groups += [(route, chunk) for chunk in _chunks(candidates, size)]
-    return groups
+        candidates.append((route, candidate))
+    return Offer(
+        candidates=candidates,
+        storm_threshold=storms.threshold,
+        storm_ttl_s=storms.set_ttl_s,
+        digest_due=due,
+        pressure=pressure.entries(notification, now),
+        now=now,
+    )
 
 
-def chat_groups(batch: ChatBatch, settings: GatewaySettings) -> tuple[list[Group], int]:
-    """Chat messages in embedding-sized chunks, and how many were empty and skipped."""
-    items = chat_items(batch)
-    skipped = sum(len(c.messages) for c in batch.conversations) - len(items)
-    # State is the content hash: an edited message is embedded again onto the same point.
-    candidates = [_candidate(item, item.content_hash) for item in items]
+def _chat_backlog_lists() -> Sequence[str]:
+    buckets = queue_keys(Queue.CHATS)
+    return [*buckets, *(parked(b) for b in buckets)]
+
+
+def chat_offer(batch: ChatBatch, settings: GatewaySettings) -> tuple[Offer, int, int]:
+    """The batch's messages as chunked candidates under admission control.
+
+    Returns the offer, how many messages were empty and skipped, and how many chunks
+    (embedding inputs) the rest make.
+    """
+    messages, skipped = chat_messages(
+        batch, max_chars=settings.chunk_max_chars, overlap_chars=settings.chunk_overlap_chars
+    )
+    # State is the content hash: an edited message is embedded again, and its old chunks go.
     route = Route(
         task=Task.EMBED_CHATS,
         queue=Queue.CHATS,
@@ -70,4 +86,23 @@ def chat_groups(batch: ChatBatch, settings: GatewaySettings) -> tuple[list[Group
         ttl_s=settings.chat_dedup_ttl_s,
         on_change="embed",
     )
-    return [(route, chunk) for chunk in _chunks(candidates, settings.embed_batch_size)], skipped
+    candidates = [
+        (
+            route,
+            Candidate(
+                key=m.key,
+                state=m.content_hash,
+                items_json=",".join(orjson.dumps(c.model_dump()).decode() for c in m.chunks),
+                inputs=len(m.chunks),
+            ),
+        )
+        for m in messages
+    ]
+    admission = Admission(
+        cap_items=settings.chat_backlog_cap,
+        per_message=settings.embed_batch_size,
+        lists=_chat_backlog_lists(),
+        drained_keys=drain.bucket_keys("chat", time.time()),
+    )
+    chunks = sum(len(m.chunks) for m in messages)
+    return Offer(candidates=candidates, admission=admission), skipped, chunks

@@ -6,18 +6,14 @@ pause chats forever.
 """
 
 import re
-import time
 
-from redis.asyncio import Redis
-
-from common import keys
 from common.alertmanager import Alert, Notification
 from common.items import alert_fingerprint
 from common.settings import GatewaySettings
 
 
 class PressureWatch:
-    """Recognises pressure alerts and records them firing or resolved, in one round trip."""
+    """Recognises pressure alerts and says how long each keeps bulk work paused."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self._names = re.compile(f"^(?:{settings.pressure_alertnames})$")
@@ -34,18 +30,12 @@ class PressureWatch:
         node = alert.labels.get("node") or alert.labels.get("instance", "").split(":")[0]
         return node == self._node
 
-    async def record(self, redis: Redis, notification: Notification) -> int:
-        """Mark matching alerts firing or resolved; returns how many matched."""
-        matched = [a for a in notification.alerts if self.matches(a)]
-        if not matched:
-            return 0
-        now = time.time()
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.zremrangebyscore(keys.PRESSURE_ALERTS, "-inf", now)
-            for alert in matched:
-                member = alert_fingerprint(alert)
+    def entries(self, notification: Notification, now: float) -> list[tuple[str, float]]:
+        """(member, expires_at) for every matching alert, written by the enqueue script."""
+        entries = []
+        for alert in notification.alerts:
+            if self.matches(alert):
                 # Resolved: the entry stays for the cool-down, then expires like any other.
                 expiry = self._ttl_s if alert.status == "firing" else self._cooldown_s
-                pipe.zadd(keys.PRESSURE_ALERTS, {member: now + expiry})
-            await pipe.execute()
-        return len(matched)
+                entries.append((alert_fingerprint(alert), now + expiry))
+        return entries

@@ -6,17 +6,20 @@ from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from common import stats
+from common import drain, stats
 from common.alertmanager import Notification
 from common.chats import ChatBatch
+from common.enqueue import Refused
 from gateway.auth import check_token
 from gateway.body import read_json, validate
-from gateway.errors import JSONBody
-from gateway.intake import alert_groups, chat_groups
+from gateway.errors import ApiError, JSONBody
+from gateway.intake import alert_offer, chat_offer
 from gateway.metrics import ITEMS
 from gateway.state import State
 
 router = APIRouter()
+# A refused client is told to come back once the backlog is back under this share of the cap.
+_LOW_WATER = 0.9
 
 
 def _state(request: Request) -> State:
@@ -26,16 +29,17 @@ def _state(request: Request) -> State:
 
 @router.post("/v1/alerts/alertmanager", status_code=202)
 async def receive_alerts(request: Request) -> JSONBody:
-    """Accept an Alertmanager webhook: 202 once every alert is queued or known."""
+    """Accept an Alertmanager webhook: 202 once every alert is queued or known.
+
+    Never 429: Alertmanager does not retry it, so a refused alert would be a lost alert.
+    The alert backlog is bounded by dedup and storm coalescing instead.
+    """
     state = _state(request)
     check_token(request, state.settings.webhook_token)
     raw = await read_json(request, limit=state.settings.max_body_bytes)
     notification = validate(Notification, raw)
-    digests, due = await state.storms.digests(state.redis, notification)
-    groups = alert_groups(notification, state.settings, digests=digests, digest_due=due)
-    outcome = await state.enqueuer.offer(groups)
-    # After the alerts are durable: a failure here answers 503 and the re-send records it.
-    await state.pressure.record(state.redis, notification)
+    offer = alert_offer(notification, state.settings, state.storms, state.pressure)
+    outcome = await state.enqueuer.offer(offer)
     ITEMS.labels("alert", "accepted").inc(outcome.accepted)
     ITEMS.labels("alert", "updated").inc(outcome.updated)
     ITEMS.labels("alert", "duplicate").inc(outcome.duplicates)
@@ -50,17 +54,38 @@ async def receive_alerts(request: Request) -> JSONBody:
 
 @router.post("/v1/chats", status_code=202)
 async def receive_chats(request: Request) -> JSONBody:
-    """Accept a chat batch: 202 once every message is queued or known."""
+    """Accept a chat batch: 202 once every message is queued or known; 429 over the cap."""
     state = _state(request)
-    check_token(request, state.settings.webhook_token)
-    raw = await read_json(request, limit=state.settings.max_chat_body_bytes)
+    settings = state.settings
+    check_token(request, settings.webhook_token)
+    raw = await read_json(request, limit=settings.max_chat_body_bytes)
     batch = validate(ChatBatch, raw)
-    groups, skipped = chat_groups(batch, state.settings)
-    outcome = await state.enqueuer.offer(groups)
+    offer, skipped, chunks = chat_offer(batch, settings)
+    try:
+        outcome = await state.enqueuer.offer(offer)
+    except Refused as refused:
+        ITEMS.labels("chat", "refused").inc(len(offer.candidates))
+        wait_s = drain.retry_after_s(
+            refused.backlog_items, settings.chat_backlog_cap, refused.drained_items,
+            low_water=_LOW_WATER, max_s=settings.chat_retry_after_max_s,
+        )  # fmt: skip
+        detail = {
+            "backlog_items": refused.backlog_items,
+            "cap_items": settings.chat_backlog_cap,
+            "drained_per_min": refused.drained_items,
+            "retry_after_s": wait_s,
+        }
+        headers = {"Retry-After": str(wait_s)}
+        raise ApiError(429, "chat backlog over its cap", detail, headers) from None
     ITEMS.labels("chat", "accepted").inc(outcome.accepted)
     ITEMS.labels("chat", "duplicate").inc(outcome.duplicates)
     ITEMS.labels("chat", "skipped_empty").inc(skipped)
-    body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates, "skipped": skipped}
+    body = {
+        "accepted": outcome.accepted,
+        "duplicates": outcome.duplicates,
+        "skipped": skipped,
+        "chunks": chunks,
+    }
     return JSONBody(body, status_code=202)
 
 

@@ -72,7 +72,10 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
     try:
         yield State(
             settings=settings, redis=client, sync_redis=sync_redis,
-            enqueuer=Enqueuer(client), searcher=searcher, pressure=PressureWatch(settings),
+            enqueuer=Enqueuer(
+                client, batch_items=settings.embed_batch_size,
+                batch_bytes=settings.batch_max_bytes,
+            ), searcher=searcher, pressure=PressureWatch(settings),
             storms=StormWatch(settings),
         )  # fmt: skip
     finally:

@@ -6,15 +6,22 @@ per window, not one per alert: the feedback loop of the incident cannot grow thr
 """
 
 import hashlib
-import time
-from collections import Counter
-
-from redis.asyncio import Redis
+from dataclasses import dataclass
 
 from common import keys
 from common.alertmanager import Alert, Notification
 from common.items import alert_fingerprint
 from common.settings import GatewaySettings
+
+
+@dataclass(frozen=True)
+class StormPlan:
+    """One alert's part in storm detection (see `common.enqueue.Candidate`)."""
+
+    storm_set: str
+    member: str
+    digest: str
+    storm_digest: str
 
 
 class StormWatch:
@@ -31,38 +38,40 @@ class StormWatch:
             labels.get("service") == "cluster-cortex"
         )
 
-    async def digests(self, redis: Redis, notification: Notification) -> tuple[list[str], float]:
-        """Per alert, the digest buffer it joins ("" for none), and when that digest is due."""
-        window = int(time.time() // self._window_s)
-        due = (window + 1) * self._window_s
-        names = [a.labels.get("alertname", "") for a in notification.alerts]
-        distinct = await self._count(redis, notification, names, window)
+    def plan(self, notification: Notification, now: float) -> tuple[list[StormPlan], float]:
+        """Per alert, how it takes part in storm detection, and when this window's digests are due.
+
+        The counting itself happens in the enqueue script, in the same round trip as the
+        enqueue: an alert whose alertname set is over the threshold joins `storm_digest`.
+        """
+        window = int(now // self._window_s)
+        due = float((window + 1) * self._window_s)
         group_storm = len(notification.alerts) > self._threshold
         group_id = hashlib.sha256(notification.group_key.encode()).hexdigest()[:16]
-        chosen = []
-        for alert, name in zip(notification.alerts, names, strict=True):
+        plans = []
+        for alert in notification.alerts:
+            name = alert.labels.get("alertname", "")
+            forced = ""
             if self._is_self(alert):
-                chosen.append(keys.digest_buffer(f"self:{window}"))
+                forced = keys.digest_buffer(f"self:{window}")
             elif group_storm:
-                chosen.append(keys.digest_buffer(f"group:{group_id}:{window}"))
-            elif distinct[name] > self._threshold:
-                chosen.append(keys.digest_buffer(f"name:{name}:{window}"))
-            else:
-                chosen.append("")
-        return chosen, float(due)
+                forced = keys.digest_buffer(f"group:{group_id}:{window}")
+            plans.append(
+                StormPlan(
+                    storm_set=keys.storm_set(name, window),
+                    member=alert_fingerprint(alert),
+                    digest=forced,
+                    storm_digest=keys.digest_buffer(f"name:{name}:{window}"),
+                )
+            )
+        return plans, due
 
-    async def _count(
-        self, redis: Redis, notification: Notification, names: list[str], window: int
-    ) -> Counter[str]:
-        # Sets of fingerprints, not counters: Alertmanager's re-sends must not look like a storm.
-        by_name: dict[str, list[str]] = {}
-        for alert, name in zip(notification.alerts, names, strict=True):
-            by_name.setdefault(name, []).append(alert_fingerprint(alert))
-        async with redis.pipeline(transaction=False) as pipe:
-            for name, fingerprints in by_name.items():
-                key = f"{keys.PREFIX}storm:{name}:{window}"
-                pipe.sadd(key, *fingerprints)
-                pipe.expire(key, 2 * self._window_s)
-                pipe.scard(key)
-            results = await pipe.execute()
-        return Counter({name: int(results[3 * i + 2]) for i, name in enumerate(by_name)})
+    @property
+    def threshold(self) -> int:
+        """Distinct alerts of one alertname per window above which they form a storm."""
+        return self._threshold
+
+    @property
+    def set_ttl_s(self) -> int:
+        """How long a window's fingerprint set lives: past its window, then gone."""
+        return 2 * self._window_s

@@ -3,7 +3,7 @@
 import math
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ BATCH_SIZE = 256
 KIND_KEY = "kind"
 MODEL_KEY = "cortex_model"
 DIM_KEY = "cortex_dim"
+MESSAGE_KEY = "message_key"
+HASH_KEY = "content_hash"
 
 _BACKEND_ERRORS = (ApiException, QdrantException, httpx.HTTPError, grpc.RpcError, OSError)
 _BAD_INPUT_ERRORS = (ValueError, RuntimeError)
@@ -59,9 +61,10 @@ class QdrantStore:
             info = self._client.get_collection(self._collection)
             if not self._local:
                 # Idempotent on a server; local mode ignores payload indexes and warns.
-                self._client.create_payload_index(
-                    self._collection, KIND_KEY, models.PayloadSchemaType.KEYWORD, wait=True
-                )
+                for field in (KIND_KEY, MESSAGE_KEY):
+                    self._client.create_payload_index(
+                        self._collection, field, models.PayloadSchemaType.KEYWORD, wait=True
+                    )
         self._check_recorded(info, dim=dim, model=model)
         self._dim = dim
 
@@ -105,6 +108,22 @@ class QdrantStore:
                 with_vectors=False,
             )
         return [_to_hit(point) for point in response.points]
+
+    def delete_other_versions(self, versions: Mapping[str, str]) -> int:
+        """Delete chunks of these messages whose content hash is not the given one."""
+        stale = models.Filter(
+            should=[
+                models.Filter(
+                    must=[_match(MESSAGE_KEY, key)], must_not=[_match(HASH_KEY, content_hash)]
+                )
+                for key, content_hash in versions.items()
+            ]
+        )
+        with self._guard():
+            found = self._client.count(self._collection, count_filter=stale, exact=True).count
+            if found:
+                self._client.delete(self._collection, points_selector=stale, wait=True)
+        return int(found)
 
     def count(self, kind: Kind) -> int:
         """Return the exact number of stored points of a kind."""
@@ -291,12 +310,13 @@ def _vector_size(info: models.CollectionInfo) -> int | None:
     return vectors.size if isinstance(vectors, models.VectorParams) else None
 
 
+def _match(key: str, value: str) -> models.FieldCondition:
+    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+
+
 def _kind_filter(kind: Kind | None) -> models.Filter | None:
     """Return a filter matching one kind, or None for all."""
-    if kind is None:
-        return None
-    condition = models.FieldCondition(key=KIND_KEY, match=models.MatchValue(value=kind))
-    return models.Filter(must=[condition])
+    return None if kind is None else models.Filter(must=[_match(KIND_KEY, kind)])
 
 
 def _to_hit(point: models.ScoredPoint) -> Hit:

@@ -13,6 +13,7 @@ from common.errors import CortexError, PermanentError
 from common.items import AlertItem
 from common.points import Point
 from common.vectorstore import VectorStore
+from workers import versions
 
 _REPLY_TTL_S = 60
 
@@ -25,8 +26,20 @@ def parse_points(raw: Sequence[Any]) -> list[Point]:
         raise PermanentError(f"unreadable point payload: {exc}") from exc
 
 
+def chat_version(point: Point) -> tuple[str, str] | None:
+    """A chat point's (message key, content hash); None for anything else."""
+    if point.kind != "chat" or "message_key" not in point.payload:
+        return None
+    return str(point.payload["message_key"]), str(point.payload["content_hash"])
+
+
 def store_points(points: Sequence[Point], store: VectorStore, r: redis.Redis) -> int:
-    """Upsert points (idempotent by id), count new ones, then apply any newer alert status."""
+    """Upsert points (idempotent by id), count new ones, then apply any newer alert status.
+
+    Chat points of a superseded version are dropped; after an edit, the message's chunks
+    of other versions are deleted, so an edit replaces its vectors instead of adding more.
+    """
+    points = versions.current(points, r, version_of=chat_version)
     new = store.upsert(points)
     kinds = {p.kind for p in points}
     if new and len(kinds) == 1:
@@ -34,6 +47,12 @@ def store_points(points: Sequence[Point], store: VectorStore, r: redis.Redis) ->
     elif new:
         for kind in kinds:
             r.hset(keys.STORED_COUNTS, kind, store.count(kind))
+    # Every version has a chunk 0: when all points were new, no older version exists.
+    chat = dict(v for v in map(chat_version, points) if v)
+    if chat and new < len(points):
+        deleted = store.delete_other_versions(chat)
+        if deleted:
+            r.hincrby(keys.STORED_COUNTS, "chat", -deleted)
     _apply_pending_status([p for p in points if p.kind == "alert"], store, r)
     return new
 

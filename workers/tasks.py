@@ -1,6 +1,7 @@
 """Thin Celery tasks: parse the payload, call one plain function, map errors to retry or fail."""
 
 import logging
+import random
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -9,13 +10,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import celeryd_after_setup, task_failure, worker_process_init, worker_shutdown
 from redis.exceptions import RedisError
 
-from common import keys, parking
+from common import drain, keys, parking
 from common.contract import Priority, Queue, Task
 from common.errors import CortexError, Shed, TransientError
 from common.items import AlertItem
 from common.points import Point
 from common.settings import get_worker_settings
-from workers import deadletter, embedding, storage
+from workers import deadletter, embedding, storage, versions
 from workers.app import app
 from workers.resources import Resources
 
@@ -24,10 +25,11 @@ STORE_BATCH = 64
 settings = get_worker_settings()
 resources = Resources(settings)
 
+_RETRYABLE = (TransientError, SoftTimeLimitExceeded, RedisError)
 # The retry policy, in one place: transient failures and soft time limits back off
 # exponentially with jitter; anything else, or running out of retries, dead-letters.
 _RETRY = {
-    "autoretry_for": (TransientError, SoftTimeLimitExceeded, RedisError),
+    "autoretry_for": _RETRYABLE,
     "retry_backoff": 2,
     "retry_backoff_max": settings.retry_backoff_max_s,
     "retry_jitter": True,
@@ -62,28 +64,58 @@ def _embed_guarded(
     *,
     queue: Queue,
     default_priority: int,
-    inputs: int | None = None,
+    single_input: bool = False,
 ) -> int:
     embedder = resources.embedder()
-    inputs = inputs or len(items)
-    # The lease outlives the call's own timeouts, so a live call never loses its slot.
-    lease_s = embedder.read_timeout_s(inputs) + settings.embed_connect_timeout_s + 5
-    try:
-        points = resources.guard().run(
-            kind, inputs, lambda: embed(items, embedder, prefix=settings.embed_doc_prefix),
-            lease_s=lease_s, wait_s=settings.slot_wait_s,
-        )  # fmt: skip
-    except Shed as shed:
-        parking.park(
-            resources.redis(), task=task.name, queue=queue.value,
-            priority=_priority(task, default_priority), args=[items], reason=shed.reason,
-        )  # fmt: skip
-        log.warning("parked %d %s items: %s", len(items), kind, shed.reason)
-        return 0
-    # Digests can carry hundreds of points: store messages stay a bounded size.
-    for start in range(0, len(points), STORE_BATCH):
-        _hand_to_store([p.model_dump() for p in points[start : start + STORE_BATCH]])
-    return len(points)
+    # A message holds at most one batch of inputs, except a chat message with more chunks
+    # than that: it is embedded in several calls, each of a bounded size.
+    size = len(items) if single_input else settings.embed_batch_size
+    batches = [items[start : start + size] for start in range(0, len(items), size)]
+    stored = 0
+    for n, batch in enumerate(batches):
+        inputs = 1 if single_input else len(batch)
+        # The lease outlives the call's own timeouts, so a live call never loses its slot.
+        lease_s = embedder.read_timeout_s(inputs) + settings.embed_connect_timeout_s + 5
+        rest = [item for later in batches[n:] for item in later]
+
+        def call(batch: list[dict[str, Any]] = batch) -> list[Point]:
+            return embed(batch, embedder, prefix=settings.embed_doc_prefix)
+
+        try:
+            points = resources.guard().run(
+                kind, inputs, call, lease_s=lease_s, wait_s=settings.slot_wait_s
+            )
+        except Shed as shed:
+            parking.park(
+                resources.redis(), task=task.name, queue=queue.value,
+                priority=_priority(task, default_priority), args=[rest], reason=shed.reason,
+            )  # fmt: skip
+            log.warning("parked %d %s items: %s", len(rest), kind, shed.reason)
+            return stored
+        except _RETRYABLE as exc:
+            if n == 0:
+                raise
+            # Batches already embedded are in the store queue: the retry carries only the
+            # rest, so no item costs a second embedding.
+            raise task.retry(args=[rest], exc=exc, countdown=_backoff_s(task)) from exc
+        # Digests can carry hundreds of points: store messages stay a bounded size.
+        for start in range(0, len(points), STORE_BATCH):
+            _hand_to_store([p.model_dump() for p in points[start : start + STORE_BATCH]])
+        if kind == "chat":
+            drain.record(resources.redis(), "chat", len(batch))
+        stored += len(points)
+    return stored
+
+
+def _backoff_s(task: CeleryTask) -> float:
+    retries = task.request.retries or 0
+    return random.uniform(0, min(settings.retry_backoff_max_s, 2 ** (retries + 1)))
+
+
+def _chat_version(item: dict[str, Any]) -> tuple[str, str] | None:
+    if "message_key" not in item:
+        return None
+    return str(item["message_key"]), str(item["content_hash"])
 
 
 @app.task(
@@ -114,7 +146,7 @@ def embed_digest(self: CeleryTask, items: list[dict[str, Any]]) -> int:
     """Embed a storm's digest once; each member alert is stored with the digest's vector."""
     return _embed_guarded(
         self, "alert", items, embedding.embed_digest, queue=Queue.ALERTS,
-        default_priority=Priority.INFO, inputs=1,
+        default_priority=Priority.INFO, single_input=True,
     )  # fmt: skip
 
 
@@ -127,7 +159,9 @@ def embed_digest(self: CeleryTask, items: list[dict[str, Any]]) -> int:
     **_RETRY,
 )
 def embed_chats(self: CeleryTask, items: list[dict[str, Any]]) -> int:
-    """Embed a batch of chat messages in one guarded call; parked while bulk work must wait."""
+    """Embed a batch of chat chunks in guarded calls; parked while bulk work must wait."""
+    # An edit that arrived after this message was queued makes its older version moot.
+    items = versions.current(items, resources.redis(), version_of=_chat_version)
     return _embed_guarded(
         self, "chat", items, embedding.embed_chats, queue=Queue.CHATS,
         default_priority=Priority.CHAT,

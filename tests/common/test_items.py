@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from common.alertmanager import Notification
 from common.chats import ChatBatch
-from common.items import alert_item, chat_items
-from common.text import alert_text
+from common.items import alert_item, chat_messages
+from common.text import alert_text, chat_text
 from tests.support import payloads
 
 
@@ -51,9 +51,24 @@ def test_chat_edit_changes_hash_not_key_and_empty_messages_are_skipped() -> None
     raw["conversations"][0]["messages"].append(
         {"id": "empty", "role": "user", "text": "  ", "created_at": datetime.now(UTC).isoformat()}
     )
-    before = chat_items(ChatBatch.model_validate(raw))
+    before, skipped = chat_messages(ChatBatch.model_validate(raw), max_chars=2000, overlap_chars=0)
     raw["conversations"][0]["messages"][0]["text"] = "edited"
-    after = chat_items(ChatBatch.model_validate(raw))
-    assert len(before) == 2
+    after, _ = chat_messages(ChatBatch.model_validate(raw), max_chars=2000, overlap_chars=0)
+    assert (len(before), skipped) == (2, 1)
     assert before[0].key == after[0].key and before[0].content_hash != after[0].content_hash
     assert before[1].content_hash == after[1].content_hash
+
+
+def test_a_long_message_becomes_chunks_sharing_its_key_and_hash() -> None:
+    raw = payloads.chat_batch("c", n=1)
+    text = "\n\n".join(f"Paragraph {i}: " + "word " * 80 for i in range(20))
+    raw["conversations"][0]["messages"][0]["text"] = text
+    [message], _ = chat_messages(ChatBatch.model_validate(raw), max_chars=500, overlap_chars=0)
+    chunks = message.chunks
+    assert len(chunks) > 1 and all(len(c.text) <= 500 for c in chunks)
+    assert "".join(c.text for c in chunks) == text  # nothing truncated
+    assert {c.message_key for c in chunks} == {message.key}
+    assert {c.content_hash for c in chunks} == {message.content_hash}
+    assert len({c.point_id for c in chunks}) == len(chunks)
+    assert [(c.chunk, c.chunks) for c in chunks][-1] == (len(chunks) - 1, len(chunks))
+    assert "(part 2 of" in chat_text(chunks[1]) and "Paragraph" in chat_text(chunks[1])

@@ -1,0 +1,145 @@
+-- One intake request in one atomic step: admission, storm counting, dedup, digest routing,
+-- enqueue with coalescing, and pressure-alert bookkeeping. An item is marked seen if and only
+-- if the message carrying it is written in the same run, so no crash can separate the two.
+--
+-- ARGV[1]: header (JSON, see common/enqueue.py), ARGV[2]: a fresh id base for new messages,
+-- then 9 fields per candidate: seen key, state, items (comma-joined JSON objects), inputs,
+-- route index, storm set, storm member, forced digest buffer, storm digest buffer.
+local h = cjson.decode(ARGV[1])
+local id_base = ARGV[2]
+local F, FIRST = 9, 3
+local count = (#ARGV - 2) / F
+
+-- Admission: bulk work is refused while its backlog is over the cap, before any write.
+if h.admit then
+  local messages = 0
+  for _, list in ipairs(h.admit.lists) do messages = messages + redis.call('LLEN', list) end
+  local backlog = messages * h.admit.per_message
+  if backlog >= h.admit.cap then
+    local drained = 0
+    for _, key in ipairs(h.admit.drained) do
+      drained = drained + (tonumber(redis.call('GET', key)) or 0)
+    end
+    return {-1, backlog, drained}
+  end
+end
+
+-- Storms: sets of fingerprints, so Alertmanager's re-sends never look like a storm.
+local storm_size = {}
+for i = 0, count - 1 do
+  local set = ARGV[FIRST + i * F + 5]
+  if set ~= '' then
+    redis.call('SADD', set, ARGV[FIRST + i * F + 6])
+    storm_size[set] = 0
+  end
+end
+for set in pairs(storm_size) do
+  redis.call('EXPIRE', set, h.storm_ttl)
+  storm_size[set] = redis.call('SCARD', set)
+end
+
+-- Dedup: new items go to their route's queue (or a digest buffer), changed ones to its
+-- update queue or back to embedding, unchanged ones nowhere.
+local pending, order = {}, {}
+local function add(list, task, p, s, items, inputs)
+  local pend = pending[list]
+  if not pend then
+    pend = {task = task, p = p, s = s, items = {}, inputs = {}}
+    pending[list] = pend
+    order[#order + 1] = list
+  end
+  pend.items[#pend.items + 1] = items
+  pend.inputs[#pend.inputs + 1] = inputs
+end
+local fresh, changed, dups = 0, 0, 0
+local buffers = {}
+for i = 0, count - 1 do
+  local b = FIRST + i * F
+  local seen, state, items, inputs = ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
+  local route = h.routes[tonumber(ARGV[b + 4])]
+  local set, digest = ARGV[b + 5], ARGV[b + 7]
+  if digest == '' and set ~= '' and storm_size[set] > h.storm_threshold then
+    digest = ARGV[b + 8]
+  end
+  local old = redis.call('GET', seen)
+  if old == state then
+    redis.call('EXPIRE', seen, route.ttl)
+    dups = dups + 1
+  else
+    redis.call('SET', seen, state, 'EX', route.ttl)
+    if old and route.change == 'update' then
+      changed = changed + 1
+      add(route.ulist, route.utask, route.up, route.us, items, inputs)
+    else
+      fresh = fresh + 1
+      if digest ~= '' then
+        -- Digest: items gather in a buffer the controller turns into one message when due.
+        redis.call('RPUSH', digest, items)
+        buffers[digest] = true
+      else
+        add(route.list, route.task, route.p, route.s, items, inputs)
+      end
+    end
+  end
+end
+for buffer in pairs(buffers) do redis.call('ZADD', h.digests, 'NX', h.digest_due, buffer) end
+
+-- Enqueue with coalescing: items join the newest message of their list while it is still
+-- queued (nobody has taken it) and has room, so a backlog is made of full batches. The
+-- tail record names that message exactly (its unique id is in both prefix and suffix);
+-- anything else at the head (a retry, a digest, a replayed message) is never touched.
+local created, merged, serial = 0, 0, 0
+local function tail_room(list, task)
+  local tail = redis.call('HMGET', h.tail .. list, 'p', 's', 'n', 't')
+  if not tail[1] or tail[4] ~= task then return 0 end
+  local head = redis.call('LINDEX', list, 0)
+  if not head or #head > h.max_bytes then return 0 end
+  local p, s = tail[1], tail[2]
+  if string.sub(head, 1, #p) ~= p or string.sub(head, -#s) ~= s then return 0 end
+  return h.max_items - tonumber(tail[3]), head, p, s, tonumber(tail[3])
+end
+local function merge(list, head, p, s, n, batch, inputs)
+  local body = cjson.decode(string.sub(head, #p + 1, #head - #s))
+  body = string.sub(body, 1, #body - #h.bs) .. ',' .. table.concat(batch, ',') .. h.bs
+  redis.call('LSET', list, 0, p .. cjson.encode(body) .. s)
+  redis.call('HSET', h.tail .. list, 'n', n + inputs)
+  merged = merged + 1
+end
+local function push(list, pend, batch, inputs)
+  serial = serial + 1
+  local id = id_base .. serial
+  local p = (string.gsub(pend.p, '@@ID@@', id))
+  local s = (string.gsub(pend.s, '@@ID@@', id))
+  local body = h.bp .. table.concat(batch, ',') .. h.bs
+  redis.call('LPUSH', list, p .. cjson.encode(body) .. s)
+  redis.call('HSET', h.tail .. list, 'p', p, 's', s, 'n', inputs, 't', pend.task)
+  redis.call('EXPIRE', h.tail .. list, h.tail_ttl)
+  created = created + 1
+end
+for _, list in ipairs(order) do
+  local pend = pending[list]
+  local room, head, p, s, n = tail_room(list, pend.task)
+  local batch, inputs = {}, 0
+  local function flush()
+    if room > 0 then merge(list, head, p, s, n, batch, inputs) else push(list, pend, batch, inputs) end
+    room, batch, inputs = 0, {}, 0
+  end
+  for j = 1, #pend.items do
+    local k = pend.inputs[j]
+    if #batch == 0 and room > 0 and k > room then room = 0 end
+    local limit = room > 0 and room or h.max_items
+    if #batch > 0 and inputs + k > limit then flush() end
+    batch[#batch + 1] = pend.items[j]
+    inputs = inputs + k
+  end
+  if #batch > 0 then flush() end
+end
+
+-- Pressure alerts: firing ones pause bulk work; resolved ones keep it paused for a cool-down.
+if h.pressure then
+  redis.call('ZREMRANGEBYSCORE', h.pressure.key, '-inf', h.now)
+  for _, entry in ipairs(h.pressure.entries) do
+    redis.call('ZADD', h.pressure.key, entry[2], entry[1])
+  end
+end
+return {fresh, changed, dups, created, merged}
