@@ -6,8 +6,10 @@ from pathlib import Path
 import fakeredis
 import pytest
 
+from common import keys
 from common.alertmanager import Notification
-from common.items import AlertItem, alert_item
+from common.chats import ChatBatch
+from common.items import AlertItem, alert_item, chat_messages
 from common.points import Point
 from tests.support import payloads
 from workers.qdrant_store import QdrantStore, open_qdrant_store
@@ -74,3 +76,40 @@ def test_redelivered_firing_point_does_not_undo_a_resolution(
     assert store_points([point(item("firing"))], store, r) == 0  # overwrite, not a new point
     assert stored_status(store) == "resolved"
     assert int(r.hget("cortex:stored", "alert") or 0) == 1
+
+
+def chat_points(text: str, max_chars: int) -> list[Point]:
+    batch = ChatBatch.model_validate(payloads.chat_batch("c", n=1))
+    batch.conversations[0].messages[0].text = text
+    [message], _ = chat_messages(batch, max_chars=max_chars, overlap_chars=0)
+    return [
+        Point(id=c.point_id, kind="chat", vector=[1.0] + [0.0] * (DIM - 1), payload=c.payload())
+        for c in message.chunks
+    ]
+
+
+def test_an_edit_replaces_all_chunks_of_the_old_version(
+    store: QdrantStore, r: fakeredis.FakeRedis
+) -> None:
+    old = chat_points("alpha beta gamma. " * 40, max_chars=200)
+    store_points(old, store, r)
+    assert store.count("chat") == len(old) > 2
+    new = chat_points("short edit", max_chars=200)
+    r.set(keys.seen(new[0].payload["message_key"]), new[0].payload["content_hash"])
+    store_points(new, store, r)
+    assert store.count("chat") == 1
+    [hit] = store.search([1.0] + [0.0] * (DIM - 1), kind="chat", limit=10)
+    assert hit.payload["text"] == "short edit"
+    assert int(r.hget(keys.STORED_COUNTS, "chat") or 0) == 1
+
+
+def test_a_late_old_version_never_overwrites_a_newer_one(
+    store: QdrantStore, r: fakeredis.FakeRedis
+) -> None:
+    new = chat_points("the newer text", max_chars=200)
+    r.set(keys.seen(new[0].payload["message_key"]), new[0].payload["content_hash"])
+    store_points(new, store, r)
+    late = chat_points("the older text that arrives late", max_chars=200)
+    assert store_points(late, store, r) == 0
+    [hit] = store.search([1.0] + [0.0] * (DIM - 1), kind="chat", limit=10)
+    assert hit.payload["text"] == "the newer text"
