@@ -10,9 +10,9 @@ _LINE = re.compile(r"\n")
 # The CJK full stop and fullwidth ! and ? end a sentence with no space after them.
 _SENTENCE = re.compile(r"[.!?]+\s+|[\u3002\uff01\uff1f]+")
 _SPACE = re.compile(r"\s+")
+_ANY = re.compile(r".", re.DOTALL)
 # Boundaries best first; None stands for the start or end of a fenced code block.
 _LEVELS = (_PARAGRAPH, None, _LINE, _SENTENCE, _SPACE)
-_Range = tuple[int, int]
 
 
 class _Block(NamedTuple):
@@ -29,14 +29,13 @@ class _Block(NamedTuple):
 def split_text(text: str, *, max_chars: int, overlap_chars: int = 0) -> list[str]:
     """Split text into non-empty chunks of at most max_chars code points, losing nothing.
 
-    Cuts go at the best boundary that keeps a chunk at least about half full: a blank line,
-    the start or end of a fenced code block, a line break, a sentence end, whitespace, and
-    only then anywhere. A code block that fits in one chunk is never cut; a longer one is cut
-    at line breaks and each piece is wrapped in copies of the block's fence lines. Apart from
-    those added fence lines, with overlap_chars=0 the chunks are consecutive slices of text,
-    so "".join(chunks) == text for text without such a block. With overlap_chars > 0 each
-    chunk after the first starts with up to overlap_chars of the previous one's tail,
-    from a word start where there is one.
+    Each cut goes at the best boundary that leaves the chunk about half full or more: a blank
+    line, the start or end of a fenced code block, a line break, a sentence end, whitespace,
+    else anywhere. A code block that fits in a chunk is never cut; a longer one is cut at
+    lines and each piece wrapped in copies of its fence lines. Without those added lines, and
+    with overlap_chars=0, the chunks are consecutive slices: "".join(chunks) == text, except
+    that a piece of only whitespace is left out. With overlap_chars > 0, each chunk starts
+    with up to that much of the previous one's tail.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
@@ -98,65 +97,63 @@ class _Splitter:
     def split(self) -> list[str]:
         """Greedily cut chunks; `fresh` is where the text not yet in any chunk begins."""
         chunks: list[str] = []
-        start = fresh = 0
+        start, fresh, size = 0, 0, len(self.text)
         while True:
             limit = start + self.max_chars - len(self._prefix(start))
-            if len(self.text) <= limit:
-                return [*chunks, self._piece(start, len(self.text))]
-            cut = self._cut(start, fresh, limit)
+            cut = size if size <= limit else self._cut(start, fresh, limit)
             if cut is None:  # the overlap left no room to keep a code block whole: drop it
+                assert start < fresh, "without overlap there is always a cut"
                 start = fresh
                 continue
-            chunks.append(self._piece(start, cut))
+            piece = self._piece(start, cut)
+            if piece.strip():  # whitespace alone (a run longer than a chunk) is no use to search
+                chunks.append(piece)
+            if cut == size:
+                return chunks
             start, fresh = self._overlap_start(start, cut), cut
 
     def _cut(self, start: int, fresh: int, limit: int) -> int | None:
         """The best cut in (fresh, limit], preferring one that leaves the chunk half full."""
         half = max(fresh, start + self.max_chars // 2)
-        for lo, hi in ((half, limit), (fresh, half)):
-            for level in _LEVELS:
-                if (cut := self._last(level, lo, hi, limit)) is not None:
-                    return cut
-        return self._hard_cut(fresh, limit)
+        spans = [(lo, hi) for lo, hi in ((half, limit), (fresh, half)) if lo < hi]
+        tries = [(lo, hi, level) for lo, hi in spans for level in _LEVELS]
+        for lo, hi, level in [*tries, (fresh, limit, _ANY)]:
+            if (cut := self._last(level, lo, hi, limit)) is not None:
+                return cut
+        return None
 
     def _last(self, level: re.Pattern[str] | None, lo: int, hi: int, limit: int) -> int | None:
         """The last allowed cut of this level in (lo, hi]."""
         if level is None:
             i = bisect_right(self.bounds, hi) - 1
             return self.bounds[i] if i >= 0 and self.bounds[i] > lo else None
-        for a, b in reversed(self._ranges(level, lo, hi, limit)):
+        in_code = level in (_LINE, _SPACE, _ANY)
+        for a, b in reversed(self._ranges(lo, hi, limit, in_code)):
             if (cut := _last_match(level, self.text, a, b)) is not None:
                 return cut
         return None
 
-    def _ranges(self, level: re.Pattern[str], lo: int, hi: int, limit: int) -> list[_Range]:
-        """The parts (a, b] of (lo, hi] where this level may cut: outside code blocks, and at
-        lines or spaces of a split block, leaving room for its closing fence."""
+    def _ranges(self, lo: int, hi: int, limit: int, in_code: bool) -> list[tuple[int, int]]:
+        """The parts (a, b] of (lo, hi] outside code blocks, and if in_code, in the body of a
+        split block leaving room for its closing fence."""
         ranges = []
         first, last = max(bisect_right(self.starts, lo) - 1, 0), bisect_left(self.starts, hi)
         for b in map(self.blocks.__getitem__, range(first, last)):
             ranges.append((lo, min(b.start, hi)))
-            if b.split and level in (_LINE, _SPACE):
+            if b.split and in_code:
                 ranges.append((max(lo, b.body), min(hi, b.close - 1, limit - len(b.fence) - 1)))
             lo = max(lo, b.end - 1)
         ranges.append((lo, hi))
         return [(a, b) for a, b in ranges if a < b]
 
-    def _hard_cut(self, fresh: int, limit: int) -> int | None:
-        b = self._inside(limit)
-        if b is None:
-            return limit
-        cut = min(limit - len(b.fence) - 1, b.close - 1)
-        return cut if b.split and cut > max(fresh, b.body) else None
-
     def _overlap_start(self, start: int, cut: int) -> int:
-        """Where the next chunk starts: up to overlap_chars before cut, at a word if possible."""
+        """Where the next chunk starts: up to overlap_chars before cut."""
         if not self.overlap_chars:
             return cut
         p = max(cut - self.overlap_chars, start)
-        if p > 0 and not self.text[p - 1].isspace():
-            m = _SPACE.search(self.text, p, cut)
-            p = m.end() if m and m.end() < cut else p
+        if p > 0:  # start at a line, else a word, that begins early enough to repeat something
+            found = (pattern.search(self.text, p - 1, cut) for pattern in (_LINE, _SPACE))
+            p = next((m.end() for m in found if m and self.text[m.end() : cut].strip()), p)
         b = self._inside(p)
         if b is None:
             return p
@@ -175,10 +172,8 @@ class _Splitter:
         return self.text[b.start : b.body] if b and b.split and b.body <= start < b.close else ""
 
     def _suffix(self, end: int) -> str:
-        b = self._inside(end)
-        if b is None or not b.split:
-            return ""
-        return ("" if self.text[end - 1] == "\n" else "\n") + b.fence
+        b = self._inside(end)  # never a block kept whole: no cut falls inside one
+        return "" if b is None else ("" if self.text[end - 1] == "\n" else "\n") + b.fence
 
     def _piece(self, start: int, end: int) -> str:
         return self._prefix(start) + self.text[start:end] + self._suffix(end)

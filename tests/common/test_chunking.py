@@ -22,27 +22,43 @@ def sentences(n: int, *, seed: int = 0) -> str:
     )
 
 
+def cores(chunk: str) -> set[str]:
+    """The chunk, and the chunk without what may be an added opening or closing fence line."""
+    heads, tails = [0], [len(chunk)]
+    if opening := OPENING_FENCE.match(chunk):
+        heads.append(opening.end())
+    if closing := CLOSING_FENCE.search(chunk):
+        tails += [closing.start(), closing.start() + 1]  # the newline may be the text's
+    return {chunk[h:t] for h in heads for t in tails if h < t}
+
+
+def past_spaces(text: str, ends: set[int]) -> set[int]:
+    """The positions, and each position inside or after a run of whitespace starting at one."""
+    reached = set(ends)
+    for end in ends:
+        while end < len(text) and text[end].isspace():
+            end += 1
+            reached.add(end)
+    return reached
+
+
 def reassembles(chunks: list[str], text: str) -> bool:
-    """Whether the chunks are consecutive slices of text, each maybe wrapped in fence lines.
+    """Whether the chunks are consecutive slices of text, each maybe wrapped in fence lines,
+    with nothing left out between them but whitespace.
 
     Tracks every position the slices so far could end at, so an added fence line and a
     look-alike line of the text itself cannot be confused.
     """
     ends = {0}
     for chunk in chunks:
-        heads, tails = [0], [len(chunk)]
-        if opening := OPENING_FENCE.match(chunk):
-            heads.append(opening.end())
-        if closing := CLOSING_FENCE.search(chunk):
-            tails += [closing.start(), closing.start() + 1]  # the newline may be the text's
-        cores = {chunk[h:t] for h in heads for t in tails if h < t}
-        ends = {end + len(c) for end in ends for c in cores if text.startswith(c, end)}
-    return len(text) in ends
+        starts = past_spaces(text, ends)
+        ends = {end + len(c) for end in starts for c in cores(chunk) if text.startswith(c, end)}
+    return len(text) in past_spaces(text, ends)
 
 
 def check_sizes(chunks: list[str], max_chars: int) -> None:
     assert chunks
-    assert all(0 < len(chunk) <= max_chars for chunk in chunks)
+    assert all(len(chunk) <= max_chars and chunk.strip() for chunk in chunks)
 
 
 def test_short_text_is_returned_unchanged() -> None:
@@ -138,6 +154,13 @@ def test_a_run_without_whitespace_is_hard_cut() -> None:
     assert "".join(chunks) == text
 
 
+def test_whitespace_alone_never_makes_a_chunk() -> None:
+    blob = "x" * 100
+    assert split_text(blob + "\n\n", max_chars=100) == [blob]
+    assert split_text(blob + " " * 250 + blob, max_chars=100) == [blob, blob]
+    assert split_text("a b", max_chars=1) == ["a", "b"]
+
+
 def test_non_ascii_text_is_measured_in_code_points() -> None:
     cjk = "".join(f"节点{i}的内存压力很高。" for i in range(100))
     chunks = split_text(cjk, max_chars=120)
@@ -211,7 +234,7 @@ def random_text(rng: random.Random) -> str:
 
 def test_nothing_is_lost_on_random_texts() -> None:
     rng = random.Random(20260415)
-    for _ in range(1500):
+    for _ in range(600):
         text, max_chars = random_text(rng), rng.randint(1, 120)
         chunks = split_text(text, max_chars=max_chars)
         if not text.strip():
@@ -219,23 +242,33 @@ def test_nothing_is_lost_on_random_texts() -> None:
             continue
         check_sizes(chunks, max_chars)
         assert reassembles(chunks, text)
-        if "```" not in text and "~~~" not in text:
-            assert "".join(chunks) == text
+        overlap = rng.randint(0, (max_chars - 1) // 2)
+        overlapped = split_text(text, max_chars=max_chars, overlap_chars=overlap)
+        check_sizes(overlapped, max_chars)
+        assert all(any(core in text for core in cores(chunk)) for chunk in overlapped)
+
+
+def fenced_block(rng: random.Random) -> str:
+    marker = rng.choice(["```", "~~~", "````"])
+    lines = ["x = 1\n", "\n", "if a. b! c?\n", "\u5185\u5b58\u3002\n", "  y\n"]
+    body = "".join(rng.choice(lines) for _ in range(rng.randint(0, 12)))
+    return f"{marker}{rng.choice(['', 'py'])}\n{body}{marker}\n"
 
 
 def test_code_blocks_that_fit_are_never_cut_in_random_texts() -> None:
     rng = random.Random(3)
     for _ in range(300):
-        blocks = [
-            rng.choice(["```", "~~~", "````"])
-            + rng.choice(["", "py", "yaml"])
-            + "\n"
-            + "".join(rng.choice(["x = 1\n", "\n", "  if a. b! c?\n", "内存。\n"]) for _ in range(9))
-            + "```~~~````"[:0]
-            for _ in range(6)
+        blocks = [fenced_block(rng) for _ in range(6)]
+        prose = [
+            sentences(rng.randint(0, 4), seed=i) + rng.choice(["\n", "\n\n"]) for i in range(6)
         ]
-        blocks = [b + b[: b.index("\n") - (len(b) - len(b.lstrip("`~")))] for b in blocks]
-        break
+        text = "".join(p + b for p, b in zip(prose, blocks, strict=True))
+        max_chars = rng.randint(max(map(len, blocks)), 300)
+        chunks = split_text(text, max_chars=max_chars, overlap_chars=rng.randint(0, max_chars // 3))
+        check_sizes(chunks, max_chars)
+        assert all(any(block in chunk for chunk in chunks) for block in blocks)
+
+
 def test_overlapping_chunks_cover_random_texts() -> None:
     rng = random.Random(7)
     for _ in range(500):
@@ -248,16 +281,18 @@ def test_overlapping_chunks_cover_random_texts() -> None:
         overlap = rng.randint(0, (max_chars - 1) // 2)
         chunks = split_text(text, max_chars=max_chars, overlap_chars=overlap)
         check_sizes(chunks, max_chars)
-        rebuilt = chunks[0]
+        assert text.startswith(chunks[0])
+        end = len(chunks[0])
         for chunk in chunks[1:]:
-            # The largest k such that the chunk is k chars of overlap plus the next new text.
-            k = next(
-                k
-                for k in range(min(overlap, len(chunk) - 1), -1, -1)
-                if rebuilt.endswith(chunk[:k]) and text.startswith(chunk[k:], len(rebuilt))
+            # Up to `overlap` of what came before, or after whitespace left out; then new text.
+            gap = len(text) - end - len(text[end:].lstrip())
+            start = next(
+                s
+                for s in range(max(end - overlap, 0), end + gap + 1)
+                if s + len(chunk) > end and text.startswith(chunk, s)
             )
-            rebuilt += chunk[k:]
-        assert rebuilt == text
+            end = start + len(chunk)
+        assert end + len(text[end:].lstrip()) == len(text)
 
 
 def test_a_megabyte_message_is_split() -> None:
