@@ -16,11 +16,11 @@ if h.admit then
   for _, list in ipairs(h.admit.lists) do messages = messages + redis.call('LLEN', list) end
   local backlog = messages * h.admit.per_message
   if backlog >= h.admit.cap then
-    local drained = 0
+    local answer = {-1, backlog}
     for _, key in ipairs(h.admit.drained) do
-      drained = drained + (tonumber(redis.call('GET', key)) or 0)
+      answer[#answer + 1] = tonumber(redis.call('GET', key)) or 0
     end
-    return {-1, backlog, drained}
+    return answer
   end
 end
 

@@ -93,10 +93,10 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Refused(Exception):
-    """Admission said no: the backlog, and items drained in the drain-rate window."""
+    """Admission said no: the backlog, and items drained per bucket of `drained_keys`."""
 
     backlog_items: int
-    drained_items: int
+    drained: tuple[int, ...]
 
 
 @dataclass
@@ -154,7 +154,7 @@ class Enqueuer:
         head = self._header(offer, header)
         result = await self._script(args=[head, f"{uuid.uuid4()}-", *args])
         if int(result[0]) < 0:
-            raise Refused(backlog_items=int(result[1]), drained_items=int(result[2]))
+            raise Refused(int(result[1]), tuple(int(n) for n in result[2:]))
         fresh, changed, dups, created, merged = (int(x) for x in result)
         return Outcome(fresh, changed, dups, created, merged)
 

@@ -1,5 +1,6 @@
 """The gateway's HTTP surface: intake, search, stats and probes."""
 
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -65,14 +66,15 @@ async def receive_chats(request: Request) -> JSONBody:
         outcome = await state.enqueuer.offer(offer)
     except Refused as refused:
         ITEMS.labels("chat", "refused").inc(len(offer.candidates))
+        rate = drain.rate_per_s(refused.drained, time.time())
         wait_s = drain.retry_after_s(
-            refused.backlog_items, settings.chat_backlog_cap, refused.drained_items,
+            refused.backlog_items, settings.chat_backlog_cap, rate,
             low_water=_LOW_WATER, max_s=settings.chat_retry_after_max_s,
         )  # fmt: skip
         detail = {
             "backlog_items": refused.backlog_items,
             "cap_items": settings.chat_backlog_cap,
-            "drained_per_min": refused.drained_items,
+            "drain_per_s": round(rate, 2),
             "retry_after_s": wait_s,
         }
         headers = {"Retry-After": str(wait_s)}

@@ -194,5 +194,5 @@ async def test_admission_refuses_over_the_cap_before_writing_anything(redis: Red
     await e.offer(offer(item("b", "h"), item("c", "h"), route=CHATS, admission=admission))
     with pytest.raises(Refused) as refused:
         await e.offer(offer(item("d", "h"), route=CHATS, admission=admission))
-    assert (refused.value.backlog_items, refused.value.drained_items) == (6, 30)
+    assert (refused.value.backlog_items, refused.value.drained) == (6, (0, 30))
     assert await redis.get(keys.seen("d")) is None

@@ -59,7 +59,7 @@ def test_chat_backlog_cap_answers_429_while_alerts_are_accepted(make_stack: type
     wait_until(lambda: _drained(stack) > 0, timeout_s=30, what="a completed drain-rate bucket")
     again = _post_until_refused(stack, "busy", limit=80)
     assert 1 <= int(again.headers["Retry-After"]) < 77, again.headers
-    assert again.json()["detail"]["drained_per_min"] > 0
+    assert again.json()["detail"]["drain_per_s"] > 0
 
 
 def _drained(stack: Stack) -> int:
