@@ -455,6 +455,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "cortex-dev-embedder"
+    # Headers and body go out as two writes: with Nagle on, every kept-alive call would wait
+    # for the client's delayed ACK (~40 ms). Ollama (Go's net/http) sets TCP_NODELAY too.
+    disable_nagle_algorithm = True
     timeout = 60.0  # an idle keep-alive connection frees its thread after this
     server: _Server
 
