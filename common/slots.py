@@ -63,19 +63,30 @@ class SlotPool:
         return token if got else None
 
     def acquire(self, *, bulk: bool, lease_s: float, wait_s: float) -> str | None:
-        """Wait up to `wait_s` for a slot, polling; None if none came free."""
+        """Wait up to `wait_s` for a slot; None if none came free.
+
+        A release wakes one waiter at once (a slot left idle between calls is backend
+        throughput lost); the growing timeout covers leases that expire with no release.
+        """
         deadline = time.monotonic() + wait_s
         delay = 0.05
         while True:
             token = self.try_acquire(bulk=bulk, lease_s=lease_s)
-            if token or time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if token or remaining <= 0:
                 return token
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            self._redis.blpop([keys.SLOTS_FREED], timeout=max(0.01, min(delay, remaining)))
             delay = min(delay * 2, 1.0)
 
     def release(self, token: str) -> None:
-        """Give a slot back (a lost release only costs the rest of its lease)."""
-        self._redis.zrem(keys.SLOTS, token)
+        """Give a slot back and wake one waiter (a lost release only costs its lease)."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(keys.SLOTS, token)
+            pipe.lpush(keys.SLOTS_FREED, 1)
+            # Wake-ups nobody waited for must not pile up: a few stale ones cost a retry each.
+            pipe.ltrim(keys.SLOTS_FREED, 0, self.cap - 1)
+            pipe.expire(keys.SLOTS_FREED, 60)
+            pipe.execute()
 
     def in_use(self) -> int:
         """Slots held by live leases right now."""

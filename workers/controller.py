@@ -16,6 +16,7 @@ from common.contract import Queue
 from common.guard import EmbedGuard
 from common.settings import WorkerSettings, get_worker_settings
 from common.stats import read_snapshot
+from workers import gather
 
 log = logging.getLogger("cortex.controller")
 
@@ -71,6 +72,8 @@ def run(settings: WorkerSettings) -> None:
             if flushed := digest.flush_due(r, max_members=settings.digest_max_members):
                 telemetry.count(r, "digest:alerts", flushed)
                 log.info("queued digests of %d alerts", flushed)
+            if restored := gather.give_back_expired(r):
+                log.warning("gave back %d messages claimed by a worker that died", restored)
         except redis.RedisError as exc:
             log.warning("redis unavailable, waiting: %s", exc)
         time.sleep(settings.controller_interval_s)

@@ -2,7 +2,8 @@
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from celery import Task as CeleryTask
@@ -11,12 +12,12 @@ from celery.signals import celeryd_after_setup, task_failure, worker_process_ini
 from redis.exceptions import RedisError
 
 from common import drain, keys, parking
-from common.contract import Priority, Queue, Task
+from common.contract import Priority, Queue, Task, queue_keys
 from common.errors import CortexError, Shed, TransientError
 from common.items import AlertItem
 from common.points import Point
 from common.settings import get_worker_settings
-from workers import deadletter, embedding, storage, versions
+from workers import deadletter, embedding, gather, storage, versions
 from workers.app import app
 from workers.resources import Resources
 
@@ -107,6 +108,32 @@ def _embed_guarded(
     return stored
 
 
+@contextmanager
+def _gathered(
+    task: CeleryTask, items: list[dict[str, Any]], queue: Queue, *, hold_s: int
+) -> Iterator[list[dict[str, Any]]]:
+    """The task's items topped up to a full batch with queued messages it claims.
+
+    The claim is acknowledged when the body finishes (points queued for the store, or the
+    whole batch parked) and given back to the queue if it raises, so a retry or a failure of
+    this task never holds or dead-letters another message's items.
+    """
+    r = resources.redis()
+    room = settings.embed_batch_size - len(items)
+    # Twice the hard time limit: only a task that was killed can still hold it by then.
+    claimed = gather.claim(r, task=task.name, lists=queue_keys(queue), room=room, hold_s=2 * hold_s)
+    try:
+        yield items + claimed.items
+    except BaseException:
+        if claimed.messages:
+            try:
+                gather.give_back(r, claimed.key)
+            except RedisError:
+                log.warning("claim %s is given back by the controller later", claimed.key)
+        raise
+    gather.acknowledge(r, claimed)
+
+
 def _backoff_s(task: CeleryTask) -> float:
     retries = task.request.retries or 0
     return random.uniform(0, min(settings.retry_backoff_max_s, 2 ** (retries + 1)))
@@ -128,10 +155,11 @@ def _chat_version(item: dict[str, Any]) -> tuple[str, str] | None:
 )
 def embed_alerts(self: CeleryTask, items: list[dict[str, Any]]) -> int:
     """Embed a batch of alerts in one guarded call and queue their points for the store."""
-    return _embed_guarded(
-        self, "alert", items, embedding.embed_alerts, queue=Queue.ALERTS,
-        default_priority=Priority.INFO,
-    )  # fmt: skip
+    with _gathered(self, items, Queue.ALERTS, hold_s=settings.alerts_time_limit_s) as batch:
+        return _embed_guarded(
+            self, "alert", batch, embedding.embed_alerts, queue=Queue.ALERTS,
+            default_priority=Priority.INFO,
+        )  # fmt: skip
 
 
 @app.task(
@@ -160,12 +188,13 @@ def embed_digest(self: CeleryTask, items: list[dict[str, Any]]) -> int:
 )
 def embed_chats(self: CeleryTask, items: list[dict[str, Any]]) -> int:
     """Embed a batch of chat chunks in guarded calls; parked while bulk work must wait."""
-    # An edit that arrived after this message was queued makes its older version moot.
-    items = versions.current(items, resources.redis(), version_of=_chat_version)
-    return _embed_guarded(
-        self, "chat", items, embedding.embed_chats, queue=Queue.CHATS,
-        default_priority=Priority.CHAT,
-    )  # fmt: skip
+    with _gathered(self, items, Queue.CHATS, hold_s=settings.chats_time_limit_s) as batch:
+        # An edit that arrived after this message was queued makes its older version moot.
+        batch = versions.current(batch, resources.redis(), version_of=_chat_version)
+        return _embed_guarded(
+            self, "chat", batch, embedding.embed_chats, queue=Queue.CHATS,
+            default_priority=Priority.CHAT,
+        )  # fmt: skip
 
 
 _STORE_LIMITS = {
