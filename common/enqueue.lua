@@ -2,13 +2,12 @@
 -- enqueue with coalescing, and pressure-alert bookkeeping. An item is marked seen if and only
 -- if the message carrying it is written in the same run, so no crash can separate the two.
 --
--- ARGV[1]: header (JSON, see common/enqueue.py), ARGV[2]: a fresh id base for new messages,
--- then 9 fields per candidate: seen key, state, items (comma-joined JSON objects), inputs,
--- route index, storm set, storm member, forced digest buffer, storm digest buffer.
+-- ARGV[1]: the offer (JSON, see common/enqueue.py), ARGV[2]: a fresh id base for new
+-- messages. Each candidate is [seen key, state, items (comma-joined JSON objects), inputs,
+-- route index, storm set, storm member, forced digest buffer, storm digest buffer].
 local h = cjson.decode(ARGV[1])
 local id_base = ARGV[2]
-local F, FIRST = 9, 3
-local count = (#ARGV - 2) / F
+local candidates = h.candidates
 
 -- Admission: bulk work is refused while its backlog is over the cap, before any write.
 if h.admit then
@@ -26,11 +25,10 @@ end
 
 -- Storms: sets of fingerprints, so Alertmanager's re-sends never look like a storm.
 local storm_size = {}
-for i = 0, count - 1 do
-  local set = ARGV[FIRST + i * F + 5]
-  if set ~= '' then
-    redis.call('SADD', set, ARGV[FIRST + i * F + 6])
-    storm_size[set] = 0
+for _, c in ipairs(candidates) do
+  if c[6] ~= '' then
+    redis.call('SADD', c[6], c[7])
+    storm_size[c[6]] = 0
   end
 end
 for set in pairs(storm_size) do
@@ -53,13 +51,12 @@ local function add(list, task, p, s, items, inputs)
 end
 local fresh, changed, dups = 0, 0, 0
 local buffers = {}
-for i = 0, count - 1 do
-  local b = FIRST + i * F
-  local seen, state, items, inputs = ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
-  local route = h.routes[tonumber(ARGV[b + 4])]
-  local set, digest = ARGV[b + 5], ARGV[b + 7]
+for _, c in ipairs(candidates) do
+  local seen, state, items, inputs = c[1], c[2], c[3], c[4]
+  local route = h.routes[c[5]]
+  local set, digest = c[6], c[8]
   if digest == '' and set ~= '' and storm_size[set] > h.storm_threshold then
-    digest = ARGV[b + 8]
+    digest = c[9]
   end
   local old = redis.call('GET', seen)
   if old == state then
@@ -89,6 +86,11 @@ for buffer in pairs(buffers) do redis.call('ZADD', h.digests, 'NX', h.digest_due
 -- tail record names that message exactly (its unique id is in both prefix and suffix);
 -- anything else at the head (a retry, a digest, a replayed message) is never touched.
 local created, merged, serial = 0, 0, 0
+-- JSON string escaping works character by character, so the encoded body of a message can be
+-- extended in place: what goes before the encoded body suffix is the encoded new items. No
+-- decode and re-encode of the message, whatever its size.
+local function escaped(text) return string.sub(cjson.encode(text), 2, -2) end
+local body_end = escaped(h.bs) .. '"'
 local function tail_room(list, task)
   local tail = redis.call('HMGET', h.tail .. list, 'p', 's', 'n', 't')
   if not tail[1] or tail[4] ~= task then return 0 end
@@ -96,12 +98,13 @@ local function tail_room(list, task)
   if not head or #head > h.max_bytes then return 0 end
   local p, s = tail[1], tail[2]
   if string.sub(head, 1, #p) ~= p or string.sub(head, -#s) ~= s then return 0 end
+  if string.sub(head, -#s - #body_end, -#s - 1) ~= body_end then return 0 end
   return h.max_items - tonumber(tail[3]), head, p, s, tonumber(tail[3])
 end
 local function merge(list, head, p, s, n, batch, inputs)
-  local body = cjson.decode(string.sub(head, #p + 1, #head - #s))
-  body = string.sub(body, 1, #body - #h.bs) .. ',' .. table.concat(batch, ',') .. h.bs
-  redis.call('LSET', list, 0, p .. cjson.encode(body) .. s)
+  local before = string.sub(head, 1, #head - #s - #body_end)
+  local added = escaped(',' .. table.concat(batch, ','))
+  redis.call('LSET', list, 0, before .. added .. body_end .. s)
   redis.call('HSET', h.tail .. list, 'n', n + inputs)
   merged = merged + 1
 end

@@ -141,25 +141,32 @@ class Enqueuer:
         self._script = redis.register_script(_SCRIPT)
         self._batch_items = batch_items
         self._batch_bytes = batch_bytes
+        # Message ids: unique per process (random base) and per request (serial).
+        self._id_base = uuid.uuid4().hex
+        self._serial = 0
 
     async def offer(self, offer: Offer) -> Outcome:
         """Write the offer; raises `Refused`, or redis errors when Redis is unavailable."""
         header = _Header()
-        args: list[str | int] = []
-        for route, c in offer.candidates:
-            args += [
+        # One argument, serialised once: redis-py's per-argument packing would cost more.
+        candidates = [
+            [
                 keys.seen(c.key), c.state, c.items_json, c.inputs, header.route(route),
                 c.storm_set, c.storm_member, c.digest, c.storm_digest,
-            ]  # fmt: skip
-        head = self._header(offer, header)
-        result = await self._script(args=[head, f"{uuid.uuid4()}-", *args])
+            ]
+            for route, c in offer.candidates
+        ]  # fmt: skip
+        spec = self._spec(offer, header, candidates)
+        self._serial += 1
+        result = await self._script(args=[spec, f"{self._id_base}{self._serial}-"])
         if int(result[0]) < 0:
             raise Refused(int(result[1]), tuple(int(n) for n in result[2:]))
         fresh, changed, dups, created, merged = (int(x) for x in result)
         return Outcome(fresh, changed, dups, created, merged)
 
-    def _header(self, offer: Offer, header: _Header) -> bytes:
+    def _spec(self, offer: Offer, header: _Header, candidates: list[list[Any]]) -> bytes:
         spec: dict[str, Any] = {
+            "candidates": candidates,
             "routes": header.routes,
             "storm_threshold": offer.storm_threshold,
             "storm_ttl": offer.storm_ttl_s,

@@ -14,7 +14,7 @@ import redis
 from common import keys, telemetry
 from common.adaptive import AdaptiveLimit
 from common.breaker import Breaker, Outcome, Permit
-from common.errors import BackendOverloaded, PermanentError, Shed, TransientError
+from common.errors import BackendOverloaded, CortexError, Shed, TransientError
 from common.ratelimit import RateLimits
 from common.settings import CommonSettings
 from common.slots import SlotPool
@@ -83,20 +83,16 @@ class EmbedGuard:
         permit = self.breaker.allow()
         if permit is None:
             raise self._shed(kind, "breaker_open")
-        token = None
         try:
             if not self._wait_for_rate(kind, inputs, wait_s):
                 raise self._shed(kind, "rate_limited")
             token = self.slots.acquire(bulk=kind == "chat", lease_s=lease_s, wait_s=wait_s)
             if token is None:
                 raise self._shed(kind, "no_slot")
-            return self._timed(kind, inputs, permit, call)
         except Shed:
             self.breaker.record(permit, "cancelled")  # a probe that never ran goes back
             raise
-        finally:
-            if token is not None:
-                self.slots.release(token)
+        return self._timed(kind, inputs, permit, call, token)
 
     def _wait_for_rate(self, kind: Kind, inputs: int, wait_s: float) -> bool:
         # A spent budget frees up within the minute: wait a little before giving up.
@@ -107,30 +103,36 @@ class EmbedGuard:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         return True
 
-    def _timed(self, kind: Kind, inputs: int, permit: Permit, call: Callable[[], T]) -> T:
+    def _timed(
+        self, kind: Kind, inputs: int, permit: Permit, call: Callable[[], T], token: str
+    ) -> T:
         started = time.monotonic()
+        failure: CortexError | None = None
         try:
             result = call()
-        except BackendOverloaded:
-            self._account(kind, inputs, permit, started, "failed", overloaded=True)
-            raise
-        except TransientError:
-            self._account(kind, inputs, permit, started, "failed", overloaded=False)
-            raise
-        except PermanentError:
+        except CortexError as exc:
+            failure = exc
+        finally:
+            seconds = time.monotonic() - started
+            # Given back the moment the backend is done: accounting must not idle the slot.
+            self.slots.release(token)
+        if failure is None:
+            outcome: Outcome = "slow" if seconds >= self._slow_call_s else "ok"
+            self._account(kind, inputs, permit, seconds, outcome, overloaded=False)
+            return result
+        if isinstance(failure, BackendOverloaded):
+            self._account(kind, inputs, permit, seconds, "failed", overloaded=True)
+        elif isinstance(failure, TransientError):
+            self._account(kind, inputs, permit, seconds, "failed", overloaded=False)
+        else:
             # The backend answered: bad input says nothing about its health.
-            self._account(kind, inputs, permit, started, "ok", overloaded=False)
-            raise
-        self._account(kind, inputs, permit, started, None, overloaded=False)
-        return result
+            self._account(kind, inputs, permit, seconds, "ok", overloaded=False)
+        raise failure
 
     def _account(
-        self, kind: Kind, inputs: int, permit: Permit, started: float,
-        outcome: Outcome | None, *, overloaded: bool,
+        self, kind: Kind, inputs: int, permit: Permit, seconds: float,
+        outcome: Outcome, *, overloaded: bool,
     ) -> None:  # fmt: skip
-        seconds = time.monotonic() - started
-        if outcome is None:
-            outcome = "slow" if seconds >= self._slow_call_s else "ok"
         self.breaker.record(permit, outcome)
         if outcome != "failed" or overloaded:
             self.limit.observe(

@@ -121,23 +121,34 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def alert_item(alert: Alert, notification: Notification) -> AlertItem:
-    """The queued form of one alert of a notification."""
+def alert_fields(alert: Alert, notification: Notification) -> dict[str, Any]:
+    """The queued form of one alert of a notification, as the fields of an `AlertItem`.
+
+    Plain data, built once from a validated Notification: the gateway serialises it as it is
+    (its hot path), and workers validate it as an `AlertItem` when they read it.
+    """
     fingerprint = alert_fingerprint(alert)
     ends_at = alert.ends_at if alert.ends_at and alert.ends_at > _NO_END else None
-    return AlertItem(
-        key=alert_key(fingerprint, alert.starts_at),
-        fingerprint=fingerprint,
-        alertname=alert.labels.get("alertname", ""),
-        severity=alert.labels.get("severity", ""),
-        status=alert.status,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        starts_at=_rfc3339(alert.starts_at),
-        ends_at=_rfc3339(ends_at) if ends_at else None,
-        generator_url=alert.generator_url,
-        group_key=notification.group_key,
-    )
+    starts_at = alert.starts_at.astimezone(UTC).isoformat()
+    return {
+        "v": ITEM_VERSION,
+        "key": "alert:" + _digest(fingerprint, starts_at),
+        "fingerprint": fingerprint,
+        "alertname": alert.labels.get("alertname", ""),
+        "severity": alert.labels.get("severity", ""),
+        "status": alert.status,
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "starts_at": starts_at.replace("+00:00", "Z"),
+        "ends_at": _rfc3339(ends_at) if ends_at else None,
+        "generator_url": alert.generator_url,
+        "group_key": notification.group_key,
+    }
+
+
+def alert_item(alert: Alert, notification: Notification) -> AlertItem:
+    """The queued form of one alert of a notification."""
+    return AlertItem.model_validate(alert_fields(alert, notification))
 
 
 def chat_key(source: str, conversation_id: str, message_id: str) -> str:

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Sequence
+from functools import cache
 
 import orjson
 
@@ -10,20 +11,21 @@ from common.alertmanager import Notification
 from common.chats import ChatBatch
 from common.contract import Priority, Queue, Task, alert_priority, queue_keys
 from common.enqueue import Admission, Candidate, Offer, Route
-from common.items import alert_item, chat_messages
+from common.items import alert_fields, chat_messages
 from common.keys import parked
 from common.settings import GatewaySettings
 from gateway.pressure import PressureWatch
 from gateway.storm import StormWatch
 
 
-def _alert_route(priority: int, settings: GatewaySettings) -> Route:
+@cache
+def _alert_route(priority: int, ttl_s: int) -> Route:
     # State is the status: a resend is a duplicate, a resolution an update of the same point.
     return Route(
         task=Task.EMBED_ALERTS,
         queue=Queue.ALERTS,
         priority=priority,
-        ttl_s=settings.alert_dedup_ttl_s,
+        ttl_s=ttl_s,
         on_change="update",
         update_task=Task.UPDATE_ALERTS,
         update_queue=Queue.STORE,
@@ -42,12 +44,12 @@ def alert_offer(
     plans, due = storms.plan(notification, now)
     candidates = []
     for alert, plan in zip(notification.alerts, plans, strict=True):
-        item = alert_item(alert, notification)
-        route = _alert_route(alert_priority(item.severity), settings)
+        item = alert_fields(alert, notification)
+        route = _alert_route(alert_priority(item["severity"]), settings.alert_dedup_ttl_s)
         candidate = Candidate(
-            key=item.key,
-            state=item.status,
-            items_json=orjson.dumps(item.model_dump()).decode(),
+            key=item["key"],
+            state=item["status"],
+            items_json=orjson.dumps(item).decode(),
             storm_set=plan.storm_set,
             storm_member=plan.member,
             digest=plan.digest,

@@ -5,16 +5,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from common.settings import GatewaySettings, get_gateway_settings
 from gateway import errors
 from gateway.metrics import MetricsMiddleware
 from gateway.routes import router
 from gateway.state import open_state
+from gateway.webhook import AlertWebhook
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    """Build the app; settings are validated here, clients created in the lifespan."""
+def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
+    """Build the app; settings are validated here, clients created in the lifespan.
+
+    The alert webhook sits in front of FastAPI (see gateway/webhook.py), and the metrics
+    middleware in front of both.
+    """
     settings = settings or get_gateway_settings()
 
     @asynccontextmanager
@@ -26,6 +32,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = FastAPI(title="cluster-cortex gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app, retry_after_s=settings.retry_after_s)
     app.include_router(router)
-    app.add_middleware(MetricsMiddleware)
     logging.getLogger(__name__).info("gateway configured for %s", settings.redis_url)
-    return app
+    return MetricsMiddleware(AlertWebhook(app))

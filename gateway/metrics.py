@@ -1,6 +1,7 @@
 """Prometheus metrics of the gateway, and a pure ASGI middleware that records requests."""
 
 import time
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +32,9 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Label lookups take a lock and build tuples: done once per route and status.
+        self._counted: dict[tuple[str, int], Any] = {}
+        self._timed = {route: LATENCY.labels(route) for route in (*_ROUTES, "other")}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request through, timing it and recording its status."""
@@ -50,5 +54,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record)
         finally:
-            REQUESTS.labels(route, str(status)).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - started)
+            counter = self._counted.get((route, status))
+            if counter is None:
+                counter = self._counted[route, status] = REQUESTS.labels(route, str(status))
+            counter.inc()
+            self._timed[route].observe(time.perf_counter() - started)

@@ -1,4 +1,4 @@
-"""The gateway's HTTP surface: intake, search, stats and probes."""
+"""The gateway's HTTP surface: chat intake, search, stats and probes (alerts: webhook.py)."""
 
 import time
 from typing import Annotated, Any, Literal
@@ -8,13 +8,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from common import drain, stats
-from common.alertmanager import Notification
 from common.chats import ChatBatch
 from common.enqueue import Refused
 from gateway.auth import check_token
 from gateway.body import read_json, validate
 from gateway.errors import ApiError, JSONBody
-from gateway.intake import alert_offer, chat_offer
+from gateway.intake import chat_offer
 from gateway.metrics import ITEMS
 from gateway.state import State
 
@@ -26,31 +25,6 @@ _LOW_WATER = 0.9
 def _state(request: Request) -> State:
     state: State = request.app.state.cortex
     return state
-
-
-@router.post("/v1/alerts/alertmanager", status_code=202)
-async def receive_alerts(request: Request) -> JSONBody:
-    """Accept an Alertmanager webhook: 202 once every alert is queued or known.
-
-    Never 429: Alertmanager does not retry it, so a refused alert would be a lost alert.
-    The alert backlog is bounded by dedup and storm coalescing instead.
-    """
-    state = _state(request)
-    check_token(request, state.settings.webhook_token)
-    raw = await read_json(request, limit=state.settings.max_body_bytes)
-    notification = validate(Notification, raw)
-    offer = alert_offer(notification, state.settings, state.storms, state.pressure)
-    outcome = await state.enqueuer.offer(offer)
-    ITEMS.labels("alert", "accepted").inc(outcome.accepted)
-    ITEMS.labels("alert", "updated").inc(outcome.updated)
-    ITEMS.labels("alert", "duplicate").inc(outcome.duplicates)
-    body = {
-        "accepted": outcome.accepted,
-        "updated": outcome.updated,
-        "duplicates": outcome.duplicates,
-        "truncated_alerts": notification.truncated_alerts,
-    }
-    return JSONBody(body, status_code=202)
 
 
 @router.post("/v1/chats", status_code=202)

@@ -47,7 +47,9 @@ class StormWatch:
         window = int(now // self._window_s)
         due = float((window + 1) * self._window_s)
         group_storm = len(notification.alerts) > self._threshold
-        group_id = hashlib.sha256(notification.group_key.encode()).hexdigest()[:16]
+        group_id = (
+            hashlib.sha256(notification.group_key.encode()).hexdigest()[:16] if group_storm else ""
+        )
         plans = []
         for alert in notification.alerts:
             name = alert.labels.get("alertname", "")

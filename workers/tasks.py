@@ -2,7 +2,7 @@
 
 import logging
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from common import drain, keys, parking
 from common.contract import Priority, Queue, Task, queue_keys
+from common.embedder import OllamaEmbedder
 from common.errors import CortexError, Shed, TransientError
 from common.items import AlertItem
 from common.points import Point
@@ -74,18 +75,10 @@ def _embed_guarded(
     batches = [items[start : start + size] for start in range(0, len(items), size)]
     stored = 0
     for n, batch in enumerate(batches):
-        inputs = 1 if single_input else len(batch)
-        # The lease outlives the call's own timeouts, so a live call never loses its slot.
-        lease_s = embedder.read_timeout_s(inputs) + settings.embed_connect_timeout_s + 5
         rest = [item for later in batches[n:] for item in later]
-
-        def call(batch: list[dict[str, Any]] = batch) -> list[Point]:
-            return embed(batch, embedder, prefix=settings.embed_doc_prefix)
-
+        guarded = _GuardedEmbedder(embedder, kind, 1 if single_input else len(batch))
         try:
-            points = resources.guard().run(
-                kind, inputs, call, lease_s=lease_s, wait_s=settings.slot_wait_s
-            )
+            points = embed(batch, guarded, prefix=settings.embed_doc_prefix)
         except Shed as shed:
             parking.park(
                 resources.redis(), task=task.name, queue=queue.value,
@@ -132,6 +125,27 @@ def _gathered(
                 log.warning("claim %s is given back by the controller later", claimed.key)
         raise
     gather.acknowledge(r, claimed)
+
+
+class _GuardedEmbedder:
+    """The embedder as the embedding functions see it: each call passes the guard.
+
+    Only the backend call holds a slot; parsing, building texts and points happen outside
+    it, so a slot is never idle while its holder does CPU work.
+    """
+
+    def __init__(self, embedder: OllamaEmbedder, kind: Literal["alert", "chat"], inputs: int):
+        self.model, self.dim = embedder.model, embedder.dim
+        self._embedder, self._kind, self._inputs = embedder, kind, inputs
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One guarded backend call: slot, limits and breaker, or Shed."""
+        # The lease outlives the call's own timeouts, so a live call never loses its slot.
+        lease_s = self._embedder.read_timeout_s(self._inputs) + settings.embed_connect_timeout_s + 5
+        return resources.guard().run(
+            self._kind, self._inputs, lambda: self._embedder.embed(texts),
+            lease_s=lease_s, wait_s=settings.slot_wait_s,
+        )  # fmt: skip
 
 
 def _backoff_s(task: CeleryTask) -> float:
