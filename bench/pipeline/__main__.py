@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from bench.pipeline.direct import Direct, sweep
+from bench.pipeline.direct import Direct, sweep, thread_counts
 from bench.pipeline.meter import MeteredEmbedder
 from bench.pipeline.params import Params, parse_args
 from bench.pipeline.report import (
@@ -55,7 +55,8 @@ def _measure(stack: Stack, embedder: MeteredEmbedder, params: Params) -> int:
     except (RuntimeError, OSError) as exc:
         log(f"cluster-cortex did not start: {exc}")
         return 1
-    log(f"direct baseline: {params.slots_cap} threads, {params.direct_s:g} s per batch size")
+    threads = " and ".join(str(n) for n in thread_counts(params))
+    log(f"direct baseline: {threads} threads, {params.direct_s:g} s per batch size")
     direct = sweep(embedder, params)
     outcomes: list[Outcome] = []
     for scenario in scenarios(params):

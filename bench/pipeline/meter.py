@@ -1,10 +1,11 @@
-"""The development embedder, metered: every call's start, end and batch size.
+"""The development embedder, metered: every call's start, end, batch size and kind.
 
 DevEmbedder's own stats count calls, inputs and the peak in flight but not how big each call
-was or how long the backend was busy; this subclass logs both. It can also turn
-Nagle's algorithm back on (`tcp_nodelay=0`): DevEmbedder writes a reply's headers and body as
-two segments, so on a kept-alive connection every call would then wait for the client's delayed
-ACK (about 40 ms on Linux), a cost Ollama (Go's net/http sets TCP_NODELAY) does not have.
+was, how long the backend was busy or whether it embedded alerts or chats (told apart by the
+traffic's texts); this subclass logs all three. It can also turn Nagle's algorithm back on
+(`tcp_nodelay=0`): DevEmbedder writes a reply's headers and body as two segments, so on a
+kept-alive connection every call would then wait for the client's delayed ACK (about 40 ms on
+Linux), a cost Ollama (Go's net/http sets TCP_NODELAY) does not have.
 """
 
 import statistics
@@ -13,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from bench.pipeline.traffic import kind_of
 from common.devembedder import DevEmbedder, _Handler, _Server
 
 
@@ -23,6 +25,7 @@ class Call:
     started: float
     ended: float
     inputs: int
+    kind: str
 
 
 class _NagleHandler(_Handler):
@@ -49,7 +52,7 @@ class MeteredEmbedder(DevEmbedder):
     def _metered_embed(self, model: str, texts: list[str], dim: int) -> list[list[float]]:
         started = time.monotonic()
         vectors = super()._metered_embed(model, texts, dim)
-        call = Call(started=started, ended=time.monotonic(), inputs=len(texts))
+        call = Call(started=started, ended=time.monotonic(), inputs=len(texts), kind=kind_of(texts))
         with self._log_lock:
             self._log.append(call)
         return vectors

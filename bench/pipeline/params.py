@@ -21,15 +21,19 @@ class Params:
     embed_dim: int = 64
     # 1: the embedder answers without Nagle's delay, as Ollama does (see meter.py).
     tcp_nodelay: int = 1
-    # cluster-cortex: CORTEX_SLOTS_CAP, CORTEX_EMBED_BATCH_SIZE; 0 keeps a worker's default.
+    # cluster-cortex: CORTEX_SLOTS_CAP, CORTEX_SLOTS_RESERVED, CORTEX_EMBED_BATCH_SIZE.
     slots_cap: int = 2
+    slots_reserved: int = 1
     embed_batch_size: int = 32
+    # Worker processes (CORTEX_ALERTS/CHATS_CONCURRENCY); 0: one more than the slots that
+    # kind may use, so a process already waiting takes a slot the moment one is released.
     alerts_concurrency: int = 0
     chats_concurrency: int = 0
     # 1: Qdrant's local-mode folder on tmpfs (/dev/shm). Local mode commits an SQLite
     # transaction per point, so on a disk the store worker measures fsync latency instead.
     qdrant_tmpfs: int = 1
-    # The direct baseline: seconds per batch size, from `slots_cap` client threads.
+    # The direct baseline: seconds per batch size, from `slots_cap` client threads and again
+    # from `bulk_slots` (what chats may use).
     direct_s: float = 4.0
     # Traffic: distinct alerts (webhooks of 1..max_alerts_per_webhook) and chat messages.
     alerts: int = 6000
@@ -48,14 +52,34 @@ class Params:
     keep_logs: bool = False
 
     @property
+    def bulk_slots(self) -> int:
+        """Slots chats may use: the cap less those kept for alerts and search."""
+        return self.slots_cap - self.slots_reserved
+
+    @property
+    def alerts_processes(self) -> int:
+        """The alerts worker's processes: as set, else one more than the cap."""
+        return self.alerts_concurrency or self.slots_cap + 1
+
+    @property
+    def chats_processes(self) -> int:
+        """The chats worker's processes: as set, else one more than the bulk slots."""
+        return self.chats_concurrency or max(0, self.bulk_slots) + 1
+
+    @property
     def best_call_s(self) -> float:
         """Seconds one call of a full batch costs the embedder."""
         return self.delay_s + self.embed_batch_size * self.per_input_delay_s
 
-    @property
-    def ideal_inputs_per_s(self) -> float:
-        """The closed-form best: `slots_cap` calls of full batches back to back."""
-        return self.slots_cap * self.embed_batch_size / self.best_call_s
+    def ideal_at(self, slots: int) -> float:
+        """The closed-form best of `slots` calls of full batches back to back."""
+        return slots * self.embed_batch_size / self.best_call_s
+
+    def posts_chats(self) -> bool:
+        """Whether any scenario asked for posts chat messages."""
+        return ("chats" in self.scenarios and self.chats > 0) or (
+            "mixed" in self.scenarios and self.mixed_chats > 0
+        )
 
 
 def quick(params: Params) -> Params:
@@ -105,4 +129,9 @@ def _overridden(params: Params, pairs: list[str], parser: argparse.ArgumentParse
     params = replace(params, **changes)  # type: ignore[arg-type]
     if params.slots_cap < 1 or params.embed_batch_size < 1 or params.posters < 1:
         parser.error("slots_cap, embed_batch_size and posters must be at least 1")
+    if params.slots_reserved < 1 or params.alerts_concurrency < 0 or params.chats_concurrency < 0:
+        parser.error("slots_reserved must be at least 1 (as cluster-cortex requires), and the "
+                     "concurrencies 0 (derived) or more")  # fmt: skip
+    if params.bulk_slots < 1 and params.posts_chats():
+        parser.error("slots_reserved must be below slots_cap: chats could never get a slot")
     return params

@@ -88,6 +88,8 @@ class Outcome:
     stored: dict[str, int]
     stored_s: float | None
     calls: CallSummary
+    # The same calls, alerts' and chats' apart.
+    kinds: dict[str, CallSummary]
     t0: float
     peak_in_flight: int
     sampled: Sampled
@@ -146,11 +148,13 @@ def run(stack: Stack, embedder: MeteredEmbedder, scenario: Scenario, params: Par
         stored, stored_at = _wait_stored(stack, poster, sampled, before, t0, params)
     finally:
         poster.stop()
+    calls = embedder.calls(mark)
     outcome = Outcome(
         scenario=scenario, posts_sent=len(posts), posted=poster.result,
         posted_s=poster.result.ended_at - t0, stored=stored,
         stored_s=None if stored_at is None else stored_at - t0,
-        calls=summarize(embedder.calls(mark)), t0=t0,
+        calls=summarize(calls),
+        kinds={k: summarize([c for c in calls if c.kind == k]) for k in KINDS}, t0=t0,
         peak_in_flight=embedder.stats()["peak_in_flight"], sampled=sampled,
         before=before, after=stack.stats(),
         cpu_s=cpu.used(cpu_before, cpu.snapshot(stack.pids())),

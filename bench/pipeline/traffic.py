@@ -15,6 +15,9 @@ import orjson
 
 ALERTS_PATH = "/v1/alerts/alertmanager"
 CHATS_PATH = "/v1/chats"
+# In every chat message's text (its conversation id) and in no alert: what the embedder
+# tells a chat call from an alert call by.
+_CHAT_MARKER = "-conv-"
 
 _ALERTNAMES = [
     ("KubePodCrashLooping", "Pod {ns}/{pod} is crash looping"),
@@ -109,7 +112,7 @@ def alert_posts(n_alerts: int, *, max_per_webhook: int, tag: str, seed: int) -> 
 
 
 def _chat_batch(index: int, size: int, tag: str) -> dict[str, Any]:
-    conversation = f"{tag}-conv-{index:05d}"
+    conversation = f"{tag}{_CHAT_MARKER}{index:05d}"
     topic = _TOPICS[index % len(_TOPICS)]
     messages = [
         {
@@ -144,6 +147,11 @@ def interleaved(*streams: list[Post]) -> list[Post]:
         for i, post in enumerate(stream)
     ]
     return [post for _, _, post in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+def kind_of(texts: list[str]) -> str:
+    """ "chat" for an embed call of this traffic's chat messages, else "alert"."""
+    return "chat" if texts and _CHAT_MARKER in texts[0] else "alert"
 
 
 def sample_texts(n: int, *, seed: int) -> list[str]:
