@@ -3,11 +3,16 @@
 -- if the message carrying it is written in the same run, so no crash can separate the two.
 --
 -- ARGV[1]: the offer (JSON, see common/enqueue.py), ARGV[2]: a fresh id base for new
--- messages. Each candidate is [seen key, state, items (comma-joined JSON objects), inputs,
+-- messages, then four envelope templates per route (prefix, suffix, update prefix, update
+-- suffix). Each candidate is [seen key, state, items (comma-joined JSON objects), inputs,
 -- route index, storm set, storm member, forced digest buffer, storm digest buffer].
 local h = cjson.decode(ARGV[1])
 local id_base = ARGV[2]
 local candidates = h.candidates
+for i, route in ipairs(h.routes) do
+  local t = 2 + 4 * (i - 1)
+  route.p, route.s, route.up, route.us = ARGV[t + 1], ARGV[t + 2], ARGV[t + 3], ARGV[t + 4]
+end
 
 -- Admission: bulk work is refused while its backlog is over the cap, before any write.
 if h.admit then

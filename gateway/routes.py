@@ -11,7 +11,7 @@ from common import drain, stats
 from common.chats import ChatBatch
 from common.enqueue import Refused
 from gateway.auth import check_token
-from gateway.body import read_json, validate
+from gateway.body import parse, read_body
 from gateway.errors import ApiError, JSONBody
 from gateway.intake import chat_offer
 from gateway.metrics import ITEMS
@@ -33,8 +33,7 @@ async def receive_chats(request: Request) -> JSONBody:
     state = _state(request)
     settings = state.settings
     check_token(request, settings.webhook_token)
-    raw = await read_json(request, limit=settings.max_chat_body_bytes)
-    batch = validate(ChatBatch, raw)
+    batch = parse(ChatBatch, await read_body(request, limit=settings.max_chat_body_bytes))
     offer, skipped, chunks = chat_offer(batch, settings)
     try:
         outcome = await state.enqueuer.offer(offer)

@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from common.alertmanager import Notification
 from gateway.auth import check_token
-from gateway.body import read_json, validate
+from gateway.body import parse, read_body
 from gateway.errors import ApiError, JSONBody, error_response
 from gateway.intake import alert_offer
 from gateway.metrics import ITEMS
@@ -33,20 +33,22 @@ class AlertWebhook:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
+        # Set by the app's lifespan before the first request; looked up once.
+        self._state: State | None = None
         self._accepted = ITEMS.labels("alert", "accepted")
         self._updated = ITEMS.labels("alert", "updated")
         self._duplicates = ITEMS.labels("alert", "duplicate")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle POST on the webhook path; pass anything else through."""
+        """Handle the webhook path; pass anything else through."""
         if scope["type"] != "http" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        state: State = self.app.state.cortex
+        if self._state is None:
+            self._state = self.app.state.cortex
+        state = self._state
         try:
-            if scope["method"] != "POST":
-                raise ApiError(405, "method not allowed", None, {"Allow": "POST"})
-            response = await self._receive(Request(scope, receive), state)
+            response = await self._receive(scope, receive, state)
         except ClientDisconnect:
             return  # nobody is left to answer, and nothing was written
         except ApiError as exc:
@@ -58,16 +60,18 @@ class AlertWebhook:
             response = error_response(503, "storage unavailable, retry later", None, headers)
         await response(scope, receive, send)
 
-    async def _receive(self, request: Request, state: State) -> JSONBody:
+    async def _receive(self, scope: Scope, receive: Receive, state: State) -> JSONBody:
         """202 once every alert is queued or known.
 
         Never 429: Alertmanager does not retry it, so a refused alert would be a lost alert.
         The alert backlog is bounded by dedup and storm coalescing instead.
         """
+        if scope["method"] != "POST":
+            raise ApiError(405, "method not allowed", None, {"Allow": "POST"})
         settings = state.settings
+        request = Request(scope, receive)
         check_token(request, settings.webhook_token)
-        raw = await read_json(request, limit=settings.max_body_bytes)
-        notification = validate(Notification, raw)
+        notification = parse(Notification, await read_body(request, limit=settings.max_body_bytes))
         offer = alert_offer(notification, settings, state.storms, state.pressure)
         outcome = await state.enqueuer.offer(offer)
         self._accepted.inc(outcome.accepted)
