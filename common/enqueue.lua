@@ -88,7 +88,7 @@ for buffer in pairs(buffers) do redis.call('ZADD', h.digests, 'NX', h.digest_due
 
 -- Enqueue with coalescing: items join the newest message of their list while it is still
 -- queued (nobody has taken it) and has room, so a backlog is made of full batches. The
--- tail record names that message exactly (its unique id is in both prefix and suffix);
+-- tail record names that message exactly (by its unique id, found right after the body);
 -- anything else at the head (a retry, a digest, a replayed message) is never touched.
 local created, merged, serial = 0, 0, 0
 -- JSON string escaping works character by character, so the encoded body of a message can be
@@ -97,19 +97,23 @@ local created, merged, serial = 0, 0, 0
 local function escaped(text) return string.sub(cjson.encode(text), 2, -2) end
 local body_end = escaped(h.bs) .. '"'
 local function tail_room(list, task)
-  local tail = redis.call('HMGET', h.tail .. list, 'p', 's', 'n', 't')
+  local tail = redis.call('HMGET', h.tail .. list, 'id', 'slen', 'n', 't')
   if not tail[1] or tail[4] ~= task then return 0 end
   local head = redis.call('LINDEX', list, 0)
   if not head or #head > h.max_bytes then return 0 end
-  local p, s = tail[1], tail[2]
-  if string.sub(head, 1, #p) ~= p or string.sub(head, -#s) ~= s then return 0 end
-  if string.sub(head, -#s - #body_end, -#s - 1) ~= body_end then return 0 end
-  return h.max_items - tonumber(tail[3]), head, p, s, tonumber(tail[3])
+  local slen = tonumber(tail[2])
+  -- The id is unique and sits in the envelope after the body: finding it there, right
+  -- after the body's end, names the message exactly.
+  local body_at = #head - slen - #body_end
+  if string.sub(head, body_at + 1, body_at + #body_end) ~= body_end
+      or not string.find(head, '"' .. tail[1] .. '"', body_at + #body_end + 1, true) then
+    return 0
+  end
+  return h.max_items - tonumber(tail[3]), head, body_at, tonumber(tail[3])
 end
-local function merge(list, head, p, s, n, batch, inputs)
-  local before = string.sub(head, 1, #head - #s - #body_end)
+local function merge(list, head, body_at, n, batch, inputs)
   local added = escaped(',' .. table.concat(batch, ','))
-  redis.call('LSET', list, 0, before .. added .. body_end .. s)
+  redis.call('LSET', list, 0, string.sub(head, 1, body_at) .. added .. string.sub(head, body_at + 1))
   redis.call('HSET', h.tail .. list, 'n', n + inputs)
   merged = merged + 1
 end
@@ -120,16 +124,16 @@ local function push(list, pend, batch, inputs)
   local s = (string.gsub(pend.s, '@@ID@@', id))
   local body = h.bp .. table.concat(batch, ',') .. h.bs
   redis.call('LPUSH', list, p .. cjson.encode(body) .. s)
-  redis.call('HSET', h.tail .. list, 'p', p, 's', s, 'n', inputs, 't', pend.task)
+  redis.call('HSET', h.tail .. list, 'id', id, 'slen', #s, 'n', inputs, 't', pend.task)
   redis.call('EXPIRE', h.tail .. list, h.tail_ttl)
   created = created + 1
 end
 for _, list in ipairs(order) do
   local pend = pending[list]
-  local room, head, p, s, n = tail_room(list, pend.task)
+  local room, head, body_at, n = tail_room(list, pend.task)
   local batch, inputs = {}, 0
   local function flush()
-    if room > 0 then merge(list, head, p, s, n, batch, inputs) else push(list, pend, batch, inputs) end
+    if room > 0 then merge(list, head, body_at, n, batch, inputs) else push(list, pend, batch, inputs) end
     room, batch, inputs = 0, {}, 0
   end
   for j = 1, #pend.items do

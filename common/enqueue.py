@@ -41,7 +41,9 @@ class Route:
     update_priority: int = 0
 
 
-@dataclass(frozen=True)
+# Plain slotted dataclasses: built per alert on the gateway's hot path, where a frozen
+# dataclass's per-field object.__setattr__ is measurable.
+@dataclass(slots=True)
 class Candidate:
     """One dedup unit offered for enqueueing: an alert, or a chat message with its chunks."""
 
@@ -68,7 +70,7 @@ class Admission:
     drained_keys: Sequence[str]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Offer:
     """Everything one request writes."""
 
@@ -82,7 +84,7 @@ class Offer:
     admission: Admission | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """How many items were queued, queued as updates, or recognised as duplicates."""
 

@@ -14,7 +14,7 @@ from common.items import alert_fingerprint
 from common.settings import GatewaySettings
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StormPlan:
     """One alert's part in storm detection (see `common.enqueue.Candidate`)."""
 
