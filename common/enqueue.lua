@@ -44,10 +44,10 @@ end
 -- Dedup: new items go to their route's queue (or a digest buffer), changed ones to its
 -- update queue or back to embedding, unchanged ones nowhere.
 local pending, order = {}, {}
-local function add(list, task, p, s, items, inputs)
+local function add(list, task, p, s, merge, items, inputs)
   local pend = pending[list]
   if not pend then
-    pend = {task = task, p = p, s = s, items = {}, inputs = {}}
+    pend = {task = task, p = p, s = s, merge = merge, items = {}, inputs = {}}
     pending[list] = pend
     order[#order + 1] = list
   end
@@ -71,7 +71,7 @@ for _, c in ipairs(candidates) do
     redis.call('SET', seen, state, 'EX', route.ttl)
     if old and route.change == 'update' then
       changed = changed + 1
-      add(route.ulist, route.utask, route.up, route.us, items, inputs)
+      add(route.ulist, route.utask, route.up, route.us, true, items, inputs)
     else
       fresh = fresh + 1
       if digest ~= '' then
@@ -79,7 +79,7 @@ for _, c in ipairs(candidates) do
         redis.call('RPUSH', digest, items)
         buffers[digest] = true
       else
-        add(route.list, route.task, route.p, route.s, items, inputs)
+        add(route.list, route.task, route.p, route.s, route.merge, items, inputs)
       end
     end
   end
@@ -90,6 +90,8 @@ for buffer in pairs(buffers) do redis.call('ZADD', h.digests, 'NX', h.digest_due
 -- queued (nobody has taken it) and has room, so a backlog is made of full batches. The
 -- tail record names that message exactly (by its unique id, found right after the body);
 -- anything else at the head (a retry, a digest, a replayed message) is never touched.
+-- Merging copies the whole queued message, so a route whose workers top up their own
+-- batches (alerts, the hot path) skips it and pushes each request's items as they come.
 local created, merged, serial = 0, 0, 0
 -- JSON string escaping works character by character, so the encoded body of a message can be
 -- extended in place: what goes before the encoded body suffix is the encoded new items. No
@@ -124,13 +126,16 @@ local function push(list, pend, batch, inputs)
   local s = (string.gsub(pend.s, '@@ID@@', id))
   local body = h.bp .. table.concat(batch, ',') .. h.bs
   redis.call('LPUSH', list, p .. cjson.encode(body) .. s)
-  redis.call('HSET', h.tail .. list, 'id', id, 'slen', #s, 'n', inputs, 't', pend.task)
-  redis.call('EXPIRE', h.tail .. list, h.tail_ttl)
+  if pend.merge then
+    redis.call('HSET', h.tail .. list, 'id', id, 'slen', #s, 'n', inputs, 't', pend.task)
+    redis.call('EXPIRE', h.tail .. list, h.tail_ttl)
+  end
   created = created + 1
 end
 for _, list in ipairs(order) do
   local pend = pending[list]
-  local room, head, body_at, n = tail_room(list, pend.task)
+  local room, head, body_at, n = 0, nil, 0, 0
+  if pend.merge then room, head, body_at, n = tail_room(list, pend.task) end
   local batch, inputs = {}, 0
   local function flush()
     if room > 0 then merge(list, head, body_at, n, batch, inputs) else push(list, pend, batch, inputs) end

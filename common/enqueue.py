@@ -1,9 +1,10 @@
 """One intake request, one Redis round trip: dedup, routing and enqueue as one atomic script.
 
 The script (enqueue.lua) also counts storms, records pressure alerts and, for bulk work,
-applies admission control, so the gateway's whole write path is a single EVALSHA. Queued
-items join the newest still-queued message of their list up to a batch size: a backlog is
-made of full embedding batches, with no added wait while the workers keep up.
+applies admission control, so the gateway's whole write path is a single EVALSHA. On routes
+that coalesce, queued items join the newest still-queued message of their list up to a batch
+size: a backlog is made of full embedding batches, with no added wait while the workers keep
+up. Alert workers gather their batches themselves, so alerts skip that (see `Route`).
 """
 
 import hashlib
@@ -39,6 +40,9 @@ class Route:
     update_task: str = ""
     update_queue: str = ""
     update_priority: int = 0
+    # Join new items to the newest still-queued message of the list. Off for routes whose
+    # workers claim more queued messages themselves: merging rewrites the whole message.
+    coalesce: bool = True
 
 
 # Plain slotted dataclasses: built per alert on the gateway's hot path, where a frozen
@@ -128,6 +132,7 @@ def _route_spec(route: Route) -> tuple[dict[str, Any], tuple[str, str, str, str]
         "task": route.task,
         "change": route.on_change,
         "ttl": route.ttl_s,
+        "merge": route.coalesce,
     }
     up, us = "", ""
     if route.update_task:

@@ -1,5 +1,6 @@
 """The gateway application: `uvicorn --factory gateway.main:create_app`."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_state(settings) as state:
             app.state.cortex = state
+            # Everything built so far (modules, the app, clients) lives as long as the
+            # process. Frozen, it is left out of full collections, which otherwise walk
+            # ~80,000 objects and stall every request in flight for tens of milliseconds.
+            gc.freeze()
             yield
 
     app = FastAPI(title="cluster-cortex gateway", lifespan=lifespan, docs_url=None, redoc_url=None)

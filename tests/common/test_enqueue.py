@@ -127,6 +127,27 @@ async def test_requests_coalesce_into_the_queued_message_up_to_the_batch_size(
     assert len(ids) == 3  # every message has its own task id and delivery tag
 
 
+async def test_a_route_without_coalescing_pushes_each_request_as_its_own_message(
+    redis: Redis,
+) -> None:
+    alerts = Route(
+        task="cortex.embed_alerts", queue="alerts", priority=3, ttl_s=600, on_change="update",
+        update_task="cortex.update_alerts", update_queue="store", update_priority=3,
+        coalesce=False,
+    )  # fmt: skip
+    e = enqueuer(redis)
+    outcomes = [await e.offer(offer(item(f"a{i}"), item(f"b{i}"), route=alerts)) for i in range(3)]
+    assert [(o.messages_created, o.messages_merged) for o in outcomes] == [(1, 0)] * 3
+    batches = [args[0] for _, (args, _, _) in await messages(redis, "alerts:3")]
+    assert [[i["key"] for i in b] for b in batches] == [["a0", "b0"], ["a1", "b1"], ["a2", "b2"]]
+    assert not await redis.exists(keys.TAIL + "alerts:3")
+    # Status updates of such a route still coalesce: they are small and nobody tops them up.
+    for i in range(3):
+        await e.offer(offer(item(f"a{i}", "resolved"), route=alerts))
+    [(_, (args, _, _))] = await messages(redis, "store:3")
+    assert [i["key"] for i in args[0]] == ["a0", "a1", "a2"]
+
+
 async def test_a_message_taken_by_a_worker_is_never_touched(redis: Redis) -> None:
     e = enqueuer(redis)
     await e.offer(offer(item("a")))
