@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
+from bench.gateway import chatflood
 from bench.gateway.backend import Backend
+from bench.gateway.chatflood import ChatFlood
 from bench.gateway.params import parse_args
 from bench.gateway.report import digests, memory, notes, parameters, table, verdicts
 from bench.gateway.run import Bench, log
@@ -40,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         backend.start()
         results = Bench(params, backend, workdir / "logs").run()
+        flood = None
+        if params.flood_s:
+            log(f"[chat flood] {params.flood_s}s against the backlog cap")
+            flood = ChatFlood(
+                backend, workdir / "logs", duration_s=params.flood_s,
+                cap_items=params.chat_backlog_cap,
+            ).run()  # fmt: skip
     except KeyboardInterrupt:
         log(f"interrupted; everything stopped (logs kept in {workdir})")
         return 130
@@ -59,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(verdicts(results, params))
     print()
+    if flood is not None:
+        print(chatflood.report(flood))
+        print()
     print(notes(params))
     print()
     print(parameters(params, _wrk_version(binary)))

@@ -28,6 +28,9 @@ class Params:
     # The README's default threshold: a storm is more than this many distinct alerts of one
     # alertname per window.
     storm_threshold: int = 20
+    # The chat flood against the backlog cap (the README's default cap); 0 skips it.
+    flood_s: int = 12
+    chat_backlog_cap: int = 5000
     keep_logs: bool = False
 
     @property
@@ -36,7 +39,7 @@ class Params:
         return self.slice_s * self.slices
 
 
-QUICK = Params(warmup_s=1, slice_s=2, slices=2)
+QUICK = Params(warmup_s=1, slice_s=2, slices=2, flood_s=6)
 
 
 def parse_args(argv: list[str] | None = None) -> Params:
@@ -51,12 +54,17 @@ def parse_args(argv: list[str] | None = None) -> Params:
     )
     parser.add_argument("--threads", type=int, help="wrk threads")
     parser.add_argument("--connections", type=int, help="wrk connections (all threads)")
+    parser.add_argument(
+        "--flood", type=int, metavar="S", help="seconds of the chat flood (0 skips it)"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else Params()
     params = replace(params, keep_logs=args.keep_logs)
     if args.duration is not None:
         params = replace(params, slice_s=max(1, round(args.duration / params.slices)))
+    if args.flood is not None:
+        params = replace(params, flood_s=max(0, args.flood))
     if args.threads is not None:
         params = replace(params, threads=args.threads)
     if args.connections is not None:

@@ -109,13 +109,20 @@ def baseline_server(redis_url: str, logs: Path) -> Server:
     return Server("baseline", argv, port=port, env=_inherited(), log=logs / "baseline.log")
 
 
-def gateway_server(redis_url: str, logs: Path, *, storm_threshold: int | None) -> Server:
+def gateway_server(
+    redis_url: str,
+    logs: Path,
+    *,
+    storm_threshold: int | None,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
     """`cortex gateway`; `storm_threshold` None puts storm detection out of reach."""
     port = free_port()
     threshold = NO_STORM_THRESHOLD if storm_threshold is None else storm_threshold
     env = {
         **_inherited(),
         **gateway_env(redis_url, storm_threshold=threshold),
+        **(extra_env or {}),
         "CORTEX_GATEWAY_HOST": "127.0.0.1",
         "CORTEX_GATEWAY_PORT": str(port),
     }
