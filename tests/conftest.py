@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from common.cli.procs import free_port
 from common.devembedder import DevEmbedder
 from common.redisserver import RedisServer
-from tests.support.stack import Stack, free_port
+from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ import redis
 
 from bench.gateway.baseline import QUEUE
 from bench.gateway.meter import MIB
-from bench.gateway.servers import free_port
 from common import keys
+from common.cli.procs import free_port
 from common.redisserver import RedisServer
 
 _SCAN_CHUNK = 2000

@@ -6,7 +6,6 @@ nothing consumes what they queue.
 
 import os
 import re
-import socket
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import requests
 
 from bench.gateway.params import NO_STORM_THRESHOLD
-from common.cli.procs import Child, cortex_argv
+from common.cli.procs import Child, cortex_argv, free_port
 
 _START_TIMEOUT_S = 60
 _ACCEPTED = re.compile(
@@ -25,14 +24,6 @@ PATH = "/v1/alerts/alertmanager"
 
 class ServerFailed(RuntimeError):
     """A server exited or did not become ready."""
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def gateway_env(redis_url: str, *, storm_threshold: int) -> dict[str, str]:

@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -19,21 +18,13 @@ from typing import Any
 import requests
 
 from bench.pipeline.params import Params
-from common.cli.procs import Child, cortex_argv
+from common.cli.procs import Child, cortex_argv, free_port
 from common.redisserver import RedisServer
 
 _START_TIMEOUT_S = 90
 # Per-minute budgets far above anything this benchmark can push through the embedder.
 _BUDGET_PER_MIN = 100_000
 _TMPFS = Path("/dev/shm")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def cortex_env(params: Params) -> dict[str, str]:

@@ -8,7 +8,6 @@ those listed in `cortex_env`, each with the reason it differs.
 import contextlib
 import os
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import requests
 from bench.spiral.params import COMPRESSION, Params
 from bench.spiral.prometheus import NODE
 from bench.spiral.receiver import Stored
-from common.cli.procs import Child, cortex_argv
+from common.cli.procs import Child, cortex_argv, free_port
 from common.redisserver import RedisServer
 
 _START_TIMEOUT_S = 90
@@ -28,14 +27,6 @@ _BUDGETS = {
     "ALERT_CALLS": 120, "ALERT_INPUTS": 2000, "CHAT_CALLS": 30, "CHAT_INPUTS": 600,
     "SEARCH_CALLS": 60,
 }  # fmt: skip
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def cortex_env(params: Params) -> dict[str, str]:

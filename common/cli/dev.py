@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 import typer
 
-from common.cli.procs import Child, celery_argv, cortex_argv
+from common.cli.procs import Child, celery_argv, cortex_argv, free_port
 from common.redisserver import RedisServer
 from common.settings import CliSettings
 
@@ -24,12 +24,7 @@ def _port_free(port: int) -> bool:
 
 
 def _free_port(preferred: int) -> int:
-    if _port_free(preferred):
-        return preferred
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return preferred if _port_free(preferred) else free_port()
 
 
 def _ollama_answers(url: str) -> bool:

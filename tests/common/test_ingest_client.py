@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from common.cli.procs import free_port
 from common.ingest.client import DeadlineReached, Gateway, GatewayFailed, retry_after_s
 from common.ingest.deadline import Deadline
-from tests.support.stack import free_port
 
 BODY = orjson.dumps({"source": "librechat", "conversations": []})
 

@@ -21,8 +21,8 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.cli.procs import Child
-from tests.support.stack import Stack, free_port, wait_until
+from common.cli.procs import Child, free_port
+from tests.support.stack import Stack, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE = ROOT / "deploy" / "alertmanager" / "route.yml"

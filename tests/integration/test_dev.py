@@ -9,7 +9,8 @@ from pathlib import Path
 
 import psutil
 
-from tests.support.stack import free_port, wait_until
+from common.cli.procs import free_port
+from tests.support.stack import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,6 @@
 """Real processes for behaviour tests: a Redis server, the dev embedder, gateway and workers."""
 
 import os
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,17 +9,9 @@ from typing import Any
 import redis
 import requests
 
-from common.cli.procs import Child, cortex_argv
+from common.cli.procs import Child, cortex_argv, free_port
 from common.devembedder import DevEmbedder
 from common.redisserver import RedisServer
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_until(check: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
