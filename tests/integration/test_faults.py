@@ -90,3 +90,23 @@ def test_redis_restart_gives_503_then_recovers_without_loss(make_stack: type[Sta
     }
     assert stored == {"BeforeOutage", "QueuedAtOutage", "AfterOutage"}
     assert stack.stats()["stored"]["alert"] == 3
+
+
+def test_a_full_redis_gives_503_writes_nothing_and_the_resend_is_accepted(
+    make_stack: type[Stack],
+) -> None:
+    stack = make_stack()
+    stack.gateway()
+    alert = payloads.alert("AtMaxmemory", fingerprint="m0")
+    # noeviction (the deployment's policy) at a limit below what Redis already holds.
+    stack.redis.config_set("maxmemory", "1")
+    try:
+        full = stack.post("/v1/alerts/alertmanager", payloads.notification(alert))
+        assert full.status_code == 503, full.text
+        assert int(full.headers["Retry-After"]) > 0 and full.json()["error"]
+        assert stack.redis.keys("cortex:seen:*") == []  # not marked seen: the resend is new
+        assert stack.stats()["queues"]["alerts"]["depth"] == 0
+    finally:
+        stack.redis.config_set("maxmemory", "0")
+    again = stack.post("/v1/alerts/alertmanager", payloads.notification(alert))
+    assert again.status_code == 202 and again.json()["accepted"] == 1
