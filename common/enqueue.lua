@@ -44,10 +44,10 @@ end
 -- Dedup: new items go to their route's queue (or a digest buffer), changed ones to its
 -- update queue or back to embedding, unchanged ones nowhere.
 local pending, order = {}, {}
-local function add(list, task, p, s, merge, items, inputs)
+local function add(list, task, p, s, coalesce, items, inputs)
   local pend = pending[list]
   if not pend then
-    pend = {task = task, p = p, s = s, merge = merge, items = {}, inputs = {}}
+    pend = {task = task, p = p, s = s, coalesce = coalesce, items = {}, inputs = {}}
     pending[list] = pend
     order[#order + 1] = list
   end
@@ -71,6 +71,7 @@ for _, c in ipairs(candidates) do
     redis.call('SET', seen, state, 'EX', route.ttl)
     if old and route.change == 'update' then
       changed = changed + 1
+      -- Status updates always coalesce: they are small, and nothing tops them up later.
       add(route.ulist, route.utask, route.up, route.us, true, items, inputs)
     else
       fresh = fresh + 1
@@ -79,7 +80,7 @@ for _, c in ipairs(candidates) do
         redis.call('RPUSH', digest, items)
         buffers[digest] = true
       else
-        add(route.list, route.task, route.p, route.s, route.merge, items, inputs)
+        add(route.list, route.task, route.p, route.s, route.coalesce, items, inputs)
       end
     end
   end
@@ -126,7 +127,7 @@ local function push(list, pend, batch, inputs)
   local s = (string.gsub(pend.s, '@@ID@@', id))
   local body = h.bp .. table.concat(batch, ',') .. h.bs
   redis.call('LPUSH', list, p .. cjson.encode(body) .. s)
-  if pend.merge then
+  if pend.coalesce then
     redis.call('HSET', h.tail .. list, 'id', id, 'slen', #s, 'n', inputs, 't', pend.task)
     redis.call('EXPIRE', h.tail .. list, h.tail_ttl)
   end
@@ -135,7 +136,7 @@ end
 for _, list in ipairs(order) do
   local pend = pending[list]
   local room, head, body_at, n = 0, nil, 0, 0
-  if pend.merge then room, head, body_at, n = tail_room(list, pend.task) end
+  if pend.coalesce then room, head, body_at, n = tail_room(list, pend.task) end
   local batch, inputs = {}, 0
   local function flush()
     if room > 0 then merge(list, head, body_at, n, batch, inputs) else push(list, pend, batch, inputs) end

@@ -132,7 +132,7 @@ def _route_spec(route: Route) -> tuple[dict[str, Any], tuple[str, str, str, str]
         "task": route.task,
         "change": route.on_change,
         "ttl": route.ttl_s,
-        "merge": route.coalesce,
+        "coalesce": route.coalesce,
     }
     up, us = "", ""
     if route.update_task:
