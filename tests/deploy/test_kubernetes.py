@@ -143,6 +143,9 @@ def test_ingest_cronjob_is_bounded(example: list) -> None:
     # The incident's job ran 7 hours; the alert pages at 45 minutes, the deadline kills by then.
     assert 0 < job["activeDeadlineSeconds"] <= 2700
     assert 0 <= job["backoffLimit"] <= 2
+    # A run that stopped at its own deadline (exit 3) is not retried straight away.
+    [rule] = job["podFailurePolicy"]["rules"]
+    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [3]
 
 
 def test_alert_work_outranks_bulk_work(example: list) -> None:
