@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 from bench.gateway.backend import Backend
-from bench.gateway.meter import MIB, measure
+from bench.gateway.meter import measure
 from bench.gateway.servers import Server, gateway_server
 from common.contract import Queue, queue_keys
 
@@ -147,9 +147,9 @@ class ChatFlood:
             flood.retry_after_s.add(answer.headers.get("Retry-After", "-"))
 
     def _sample(self, started: float) -> None:
-        client = self._backend.client
-        queued = sum(int(client.llen(key)) for key in queue_keys(Queue.CHATS))
-        used = float(client.info("memory")["used_memory"]) / MIB
+        backend = self._backend
+        queued = sum(int(backend.client.llen(key)) for key in queue_keys(Queue.CHATS))
+        used = backend.used_memory_mib()
         self.flood.samples.append(Sample(time.monotonic() - started, used, queued))
 
 
