@@ -35,7 +35,7 @@ _WORDS = _SENTENCES.strip().split(" ")
 
 @dataclass
 class Sample:
-    """Redis and the gateway at one moment of the flood."""
+    """Redis at one moment of the flood: its memory and the chat messages queued."""
 
     t_s: float
     redis_mib: float
