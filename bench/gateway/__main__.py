@@ -10,7 +10,6 @@ from types import FrameType
 
 from bench.gateway import chatflood
 from bench.gateway.backend import Backend
-from bench.gateway.chatflood import ChatFlood
 from bench.gateway.params import parse_args
 from bench.gateway.report import digests, memory, notes, parameters, table, verdicts
 from bench.gateway.run import Bench, log
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         flood = None
         if params.flood_s:
             log(f"[chat flood] {params.flood_s}s against the backlog cap")
-            flood = ChatFlood(
+            flood = chatflood.ChatFlood(
                 backend, workdir / "logs", duration_s=params.flood_s,
                 cap_items=params.chat_backlog_cap,
             ).run()  # fmt: skip

@@ -1,6 +1,7 @@
 """The intake script (dedup, routing, coalescing, storms, admission), on fakeredis."""
 
 import base64
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -130,11 +131,7 @@ async def test_requests_coalesce_into_the_queued_message_up_to_the_batch_size(
 async def test_a_route_without_coalescing_pushes_each_request_as_its_own_message(
     redis: Redis,
 ) -> None:
-    alerts = Route(
-        task="cortex.embed_alerts", queue="alerts", priority=3, ttl_s=600, on_change="update",
-        update_task="cortex.update_alerts", update_queue="store", update_priority=3,
-        coalesce=False,
-    )  # fmt: skip
+    alerts = dataclasses.replace(ROUTE, coalesce=False)
     e = enqueuer(redis)
     outcomes = [await e.offer(offer(item(f"a{i}"), item(f"b{i}"), route=alerts)) for i in range(3)]
     assert [(o.messages_created, o.messages_merged) for o in outcomes] == [(1, 0)] * 3
