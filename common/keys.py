@@ -52,8 +52,3 @@ def digest_buffer(name: str) -> str:
 def reply(request_id: str) -> str:
     """Where the store worker answers one search request."""
     return f"{PREFIX}reply:{request_id}"
-
-
-def ingest_checkpoint(source: str) -> str:
-    """What `cortex ingest-chats` has had accepted from one source: message -> content hash."""
-    return f"{PREFIX}ingest:{source}"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from common.settings import GatewaySettings, get_gateway_settings
-from gateway import errors
+from gateway import errors, known
 from gateway.metrics import MetricsMiddleware
 from gateway.routes import router
 from gateway.state import open_state
@@ -37,5 +37,6 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     app = FastAPI(title="cluster-cortex gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app, retry_after_s=settings.retry_after_s)
     app.include_router(router)
+    app.include_router(known.router)
     logging.getLogger(__name__).info("gateway configured for %s", settings.redis_url)
     return MetricsMiddleware(AlertWebhook(app))

@@ -23,7 +23,15 @@ UNAUTHORIZED = Counter(
 SEARCHES = Counter("cortex_gateway_searches_total", "Interactive searches by outcome", ["outcome"])
 
 _ROUTES = frozenset(
-    {"/v1/alerts/alertmanager", "/v1/chats", "/v1/search", "/v1/stats", "/healthz", "/readyz"}
+    {
+        "/v1/alerts/alertmanager",
+        "/v1/chats",
+        "/v1/chats/known",
+        "/v1/search",
+        "/v1/stats",
+        "/healthz",
+        "/readyz",
+    }
 )
 
 

@@ -286,12 +286,13 @@ def ingest_chats(
     ] = 262_144,
     dry_run: Annotated[bool, typer.Option(help="read and plan, send nothing")] = False,
 ) -> None:
-    """Push LibreChat exports through /v1/chats, sending only what is new or edited.
+    """Push LibreChat exports through /v1/chats, sending only what the gateway lacks.
 
+    Before sending it asks the gateway (/v1/chats/known) which messages it
+    already accepted with the same content; it needs no Redis of its own.
     Exit codes: 0 all sent (duplicates included); 1 an unreadable file,
-    a rejected post, or the gateway or Redis failing mid-run; 2 bad options
-    or Redis unreachable; 3 stopped at the deadline (run it again for the
-    rest); 130 interrupted.
+    a rejected post, or the gateway failing mid-run; 2 bad options;
+    3 stopped at the deadline (run it again for the rest); 130 interrupted.
     """
     from common.ingest.client import Gateway
     from common.ingest.plan import Limits
@@ -303,7 +304,7 @@ def ingest_chats(
     gateway = Gateway(settings.gateway_url, token=settings.webhook_token)
     streams = Streams(out=sys.stdout, err=sys.stderr)
     try:
-        code = ingest(path, options, client=_client(), gateway=gateway, streams=streams)
+        code = ingest(path, options, gateway=gateway, streams=streams)
     finally:
         gateway.close()
     raise typer.Exit(code)

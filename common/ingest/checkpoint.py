@@ -1,22 +1,34 @@
-"""What the gateway accepted, per source: a Redis hash of message -> content hash.
+"""What the gateway already has, asked of the gateway itself: the client keeps no checkpoint.
 
-A message is sent when its hash is absent (new) or different (edited). Entries are written only
-after the gateway answered 202 for the post that carried them, so a crashed run resends at most
-its last post, which the gateway recognises as duplicates.
+The gateway remembers, per message, the content hash it last accepted (its dedup state); a run
+asks `/v1/chats/known` about every message it read and sends the rest. The answer comes from
+the deployment the posts go to, so a checkpoint can never belong to another one. Whatever the
+gateway cannot confirm (a fresh deployment, an expired entry, a lookup that failed) is sent,
+and the gateway's dedup answers for what it did have.
 """
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
-import redis
-from redis.typing import EncodableT, FieldT
+import orjson
 
-from common import keys
+from common.ingest.client import DeadlineReached, Gateway, GatewayFailed
+from common.ingest.deadline import Deadline
 from common.librechat import Conversation, Message
 
 _SEP = "\x1f"
-# Fields per HMGET: big enough to need few round trips, small enough not to stall Redis.
-_LOOKUP_CHUNK = 1000
+# Per lookup: well inside the gateway's bounds (1000 messages, CORTEX_MAX_BODY_BYTES).
+LOOKUP_MESSAGES = 500
+LOOKUP_BYTES = 65_536
+
+
+class Entry(NamedTuple):
+    """One message as a lookup names it (a part's id for a split message)."""
+
+    conversation_id: str
+    message_id: str
+    content_hash: str
 
 
 def content_hash(message: Message) -> str:
@@ -24,49 +36,89 @@ def content_hash(message: Message) -> str:
     return hashlib.sha256(f"{message['role']}{_SEP}{message['text']}".encode()).hexdigest()[:16]
 
 
-def field(conversation_id: str, message_id: str) -> str:
-    """The hash field of one posted message (a part's id for a split message)."""
-    return f"{conversation_id}{_SEP}{message_id}"
+def lookups(source: str, entries: Iterable[Entry]) -> Iterator[tuple[bytes, int]]:
+    """`/v1/chats/known` bodies over the entries in order, each within the bounds, with counts."""
+    head = b'{"source":' + orjson.dumps(source) + b',"messages":['
+    batch: list[bytes] = []
+    size = len(head)
+    for entry in entries:
+        item = orjson.dumps(entry._asdict())
+        if batch and (len(batch) >= LOOKUP_MESSAGES or size + len(item) + 3 > LOOKUP_BYTES):
+            yield head + b",".join(batch) + b"]}", len(batch)
+            batch, size = [], len(head)
+        batch.append(item)
+        size += len(item) + 1
+    if batch:
+        yield head + b",".join(batch) + b"]}", len(batch)
 
 
 class Checkpoint:
-    """The checkpoint of one source in Redis (`cortex:ingest:<source>`)."""
+    """What the gateway holds of one source, asked in bounded lookups.
 
-    def __init__(self, client: redis.Redis | None, source: str) -> None:
-        self.client = client
-        self.key = keys.ingest_checkpoint(source)
+    With `stop_at_deadline` (a real run) the deadline stops the run; without it (a dry run)
+    an unanswered lookup counts as "nothing held", like any other failed lookup.
+    """
 
-    def stored(self, fields: Sequence[str]) -> list[str | None]:
-        """The recorded hash of each field, None where nothing was recorded."""
-        if self.client is None or not fields:
-            return [None] * len(fields)
-        pipe = self.client.pipeline(transaction=False)
-        for start in range(0, len(fields), _LOOKUP_CHUNK):
-            pipe.hmget(self.key, list(fields[start : start + _LOOKUP_CHUNK]))
-        values = [v for chunk in pipe.execute() for v in chunk]
-        return [v.decode() if isinstance(v, bytes) else v for v in values]
+    def __init__(
+        self,
+        gateway: Gateway,
+        source: str,
+        *,
+        deadline: Deadline,
+        notify: Callable[[str], None],
+        stop_at_deadline: bool = True,
+    ) -> None:
+        self.gateway = gateway
+        self.source = source
+        self.deadline = deadline
+        self.notify = notify
+        self.stop_at_deadline = stop_at_deadline
+        self.failed = False
 
-    def record(self, entries: Mapping[str, str]) -> None:
-        """Record accepted messages; one HSET, so a post is recorded whole or not at all."""
-        if self.client is not None and entries:
-            mapping: dict[FieldT, EncodableT] = dict(entries.items())
-            self.client.hset(self.key, mapping=mapping)
+    def known(self, entries: Sequence[Entry]) -> list[bool]:
+        """Per entry, whether the gateway holds it with that content hash; False if unsure."""
+        answers: list[bool] = []
+        for body, count in lookups(self.source, entries):
+            answers += self._ask(body, count)
+        return answers
+
+    def _ask(self, body: bytes, count: int) -> list[bool]:
+        # After one failed lookup the rest are not asked: each would fail the same way.
+        if self.failed:
+            return [False] * count
+        try:
+            reply = self.gateway.ask(body, deadline=self.deadline)
+        except DeadlineReached as exc:
+            if self.stop_at_deadline:
+                raise
+            problem = f"no answer: {exc}"
+        except GatewayFailed as exc:
+            problem = str(exc)
+        else:
+            known = reply.body.get("known") if reply.ok and isinstance(reply.body, dict) else None
+            if isinstance(known, list) and len(known) == count:
+                return [k is True for k in known]
+            problem = f"answered {reply.status}: {str(reply.body)[:200]}"
+        self.failed = True
+        self.notify(
+            f"warning: could not ask the gateway which messages it already has ({problem}); "
+            "planning as if it had none"
+        )
+        return [False] * count
 
     def unsent(self, conversations: Iterable[Conversation]) -> tuple[list[Conversation], int]:
-        """Conversations cut to their new or edited messages, and how many were unchanged.
+        """Conversations cut to the messages the gateway lacks, and how many it already had.
 
         A message met twice in one run with the same content (a conversation exported twice)
-        is sent once.
+        is asked about and sent once.
         """
         conversations = list(conversations)
-        keyed = [
-            (field(c["id"], m["id"]), content_hash(m)) for c in conversations for m in c["messages"]
+        entries = [
+            Entry(c["id"], m["id"], content_hash(m)) for c in conversations for m in c["messages"]
         ]
-        recorded = self.stored([f for f, _ in keyed])
-        sent: set[tuple[str, str]] = {
-            e for e, old in zip(keyed, recorded, strict=True) if e[1] == old
-        }
-        position = iter(keyed)
+        unique = list(dict.fromkeys(entries))
+        sent = {e for e, held in zip(unique, self.known(unique), strict=True) if held}
+        position = iter(entries)
         unsent: list[Conversation] = []
         unchanged = 0
         for conversation in conversations:

@@ -1,7 +1,7 @@
-"""Posting chat batches to the gateway: waits out 429/503, retries transport errors, to a deadline.
+"""Calling the gateway's chat endpoints: waits out 429/503, retries transport errors, to a deadline.
 
 Every resend is safe: the gateway deduplicates per message, so a post that was accepted but
-whose answer was lost comes back as duplicates.
+whose answer was lost comes back as duplicates, and a lookup (`/v1/chats/known`) only reads.
 """
 
 from collections.abc import Callable
@@ -24,19 +24,21 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 15.0
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
+CHATS_PATH = "/v1/chats"
+KNOWN_PATH = "/v1/chats/known"
 
 
 @dataclass
 class Reply:
-    """The gateway's final answer to one post: 202 with counts, or a rejecting 4xx."""
+    """The gateway's final answer to one call: a 2xx with its body, or a rejecting 4xx."""
 
     status: int
     body: Any
 
     @property
     def ok(self) -> bool:
-        """True for a 202."""
-        return self.status == 202
+        """True for a 2xx (202 for a post, 200 for a lookup)."""
+        return 200 <= self.status < 300
 
     def count(self, name: str) -> int:
         """A count from the 202 body (`accepted`, `duplicates`, `skipped`), 0 if absent."""
@@ -53,7 +55,7 @@ class GatewayFailed(Exception):
 
 
 class Gateway:
-    """A `/v1/chats` client with one HTTP session."""
+    """A client of `/v1/chats` and `/v1/chats/known` with one HTTP session."""
 
     def __init__(
         self,
@@ -63,7 +65,7 @@ class Gateway:
         session: requests.Session | None = None,
         notify: Callable[[str], None] = lambda _: None,
     ) -> None:
-        self.url = url.rstrip("/") + "/v1/chats"
+        self.url = url.rstrip("/")
         self.session = session or requests.Session()
         self.headers = {"Content-Type": "application/json"}
         if token:
@@ -78,12 +80,20 @@ class Gateway:
         self.session.close()
 
     def send(self, body: bytes, *, deadline: Deadline) -> Reply:
-        """Post until the gateway takes or rejects the body; DeadlineReached if time runs out."""
+        """Post a chat batch until the gateway takes or rejects it; DeadlineReached if too late."""
+        return self.call(CHATS_PATH, body, deadline=deadline)
+
+    def ask(self, body: bytes, *, deadline: Deadline) -> Reply:
+        """Ask which messages the gateway already has, waiting and retrying as `send` does."""
+        return self.call(KNOWN_PATH, body, deadline=deadline)
+
+    def call(self, path: str, body: bytes, *, deadline: Deadline) -> Reply:
+        """POST until the gateway answers for good; DeadlineReached if time runs out first."""
         failures = 0
         while True:
             if deadline.expired():
                 raise DeadlineReached("deadline reached")
-            response = self._post(body, deadline)
+            response = self._post(path, body, deadline)
             if response is not None and response.status_code in BUSY:
                 self.refused += response.status_code == 429
                 wait_s = retry_after_s(response.headers.get("Retry-After"))
@@ -99,12 +109,15 @@ class Gateway:
             if not deadline.wait(wait_s):
                 raise DeadlineReached(f"the next try ({wait_s:.1f}s away) is past the deadline")
 
-    def _post(self, body: bytes, deadline: Deadline) -> requests.Response | None:
+    def _post(self, path: str, body: bytes, deadline: Deadline) -> requests.Response | None:
         # The read timeout shrinks with the deadline so a hung gateway cannot hold the run.
         read_s = max(1.0, min(READ_TIMEOUT_S, deadline.remaining_s()))
         try:
             return self.session.post(
-                self.url, data=body, headers=self.headers, timeout=(CONNECT_TIMEOUT_S, read_s)
+                self.url + path,
+                data=body,
+                headers=self.headers,
+                timeout=(CONNECT_TIMEOUT_S, read_s),
             )
         except requests.RequestException as exc:
             self._problem = type(exc).__name__
@@ -116,7 +129,7 @@ def _final(response: requests.Response) -> Reply:
         body: Any = response.json()
     except ValueError:
         body = response.text[:2000]
-    if response.status_code == 202 or response.status_code in REJECTED:
+    if 200 <= response.status_code < 300 or response.status_code in REJECTED:
         return Reply(response.status_code, body)
     raise GatewayFailed(f"gateway answered {response.status_code}: {body}")
 

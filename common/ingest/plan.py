@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 import orjson
 
 from common.chunking import split_text
-from common.ingest.checkpoint import content_hash
-from common.ingest.checkpoint import field as checkpoint_field
 from common.librechat import Conversation, Message
 
 # JSON around the conversations list and around each conversation's messages, estimated high.
@@ -31,10 +29,9 @@ class Limits:
 
 @dataclass
 class Post:
-    """One `/v1/chats` body and the checkpoint entries it records once accepted."""
+    """One `/v1/chats` body, its estimated size and how many messages it carries."""
 
     conversations: list[Conversation] = field(default_factory=list)
-    entries: dict[str, str] = field(default_factory=dict)
     size: int = _BODY_OVERHEAD
     messages: int = 0
 
@@ -87,9 +84,6 @@ def pack(conversations: Iterable[Conversation], limits: Limits) -> Iterator[Post
                 post.conversations.append(current)
                 post.size += header
             current["messages"].append(message)
-            post.entries[checkpoint_field(conversation["id"], message["id"])] = content_hash(
-                message
-            )
             post.size += size
             post.messages += 1
     if post.messages:

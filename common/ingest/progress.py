@@ -45,7 +45,7 @@ class Tally:
             f"content parts: {self.tool_calls} tool calls summarised, "
             f"{self.parts_skipped} skipped (images, reasoning, errors)",
             f"parts: {self.parts} (over-long messages sent in parts)",
-            f"already in checkpoint (not sent): {self.unchanged}",
+            f"already accepted by the gateway (not sent): {self.unchanged}",
             f"sent (accepted): {self.accepted}",
             f"duplicates: {self.duplicates}",
             *([f"skipped by the gateway: {self.gateway_skipped}"] if self.gateway_skipped else []),

@@ -1,16 +1,14 @@
-"""One `cortex ingest-chats` run: read, leave out what the checkpoint has, post, record, sum up.
+"""One `cortex ingest-chats` run: read, ask the gateway what it already has, post the rest, sum up.
 
 Exit codes: 0 everything sent (duplicates included); 1 something was not ingested (an unreadable
-file, a rejected post, the gateway or Redis failing mid-run); 2 nothing could start (bad
-options, Redis unreachable); 3 the deadline stopped the run (the summary says what remains;
-run again to send it); 130 interrupted.
+file, a rejected post, the gateway failing mid-run); 2 nothing could start (bad options);
+3 the deadline stopped the run (the summary says what remains; run again to send it);
+130 interrupted.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
-
-import redis
 
 from common.ingest.checkpoint import Checkpoint
 from common.ingest.client import DeadlineReached, Gateway, GatewayFailed
@@ -21,9 +19,10 @@ from common.librechat import Conversation, ExportError, find_exports, read_expor
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
-EXIT_NOT_STARTED = 2
 EXIT_DEADLINE = 3
 EXIT_INTERRUPTED = 130
+# A dry run asks the gateway too, but gives up on it sooner than a run waits for it.
+DRY_RUN_LOOKUP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,26 +52,26 @@ def ingest(
     path: Path,
     options: Options,
     *,
-    client: redis.Redis | None,
     gateway: Gateway,
     streams: Streams,
     deadline: Deadline | None = None,
 ) -> int:
     """Run the whole ingest of `path`; print progress and the summary; return the exit code."""
     deadline = deadline or Deadline(options.deadline_s)
+    gateway.notify = streams.note
     tally = Tally()
-    checkpoint = _checkpoint(client, options, streams)
-    if checkpoint is None:
-        return EXIT_NOT_STARTED
-    conversations = read_all(path, tally, streams)
-    posts = plan(conversations, checkpoint, options.limits, tally)
-    if options.dry_run:
+    conversations = split_all(read_all(path, tally, streams), options.limits, tally)
+    posts, code = _plan(conversations, gateway=gateway, options=options, deadline=deadline,
+                        tally=tally, streams=streams)  # fmt: skip
+    if code is not None:
+        _left(tally, posts)
+    elif options.dry_run:
         streams.note(f"dry run: would send {tally.to_send} messages in {len(posts)} posts")
         code = EXIT_OK
         _left(tally, posts)
     else:
-        code = _send(posts, gateway=gateway, checkpoint=checkpoint, options=options,
-                     deadline=deadline, tally=tally, streams=streams)  # fmt: skip
+        code = _send(posts, gateway=gateway, options=options, deadline=deadline, tally=tally,
+                     streams=streams)  # fmt: skip
     tally.refused = gateway.refused
     tally.elapsed_s = deadline.elapsed_s()
     streams.out.write("\n".join(tally.lines()) + "\n")
@@ -81,19 +80,31 @@ def ingest(
     return code
 
 
-def _checkpoint(
-    client: redis.Redis | None, options: Options, streams: Streams
-) -> Checkpoint | None:
+def _plan(
+    conversations: list[Conversation],
+    *,
+    gateway: Gateway,
+    options: Options,
+    deadline: Deadline,
+    tally: Tally,
+    streams: Streams,
+) -> tuple[list[Post], int | None]:
+    """The posts of what the gateway lacks; if asking it was stopped, every post and the code."""
+    patient = not options.dry_run
+    if not patient:
+        deadline = Deadline(min(DRY_RUN_LOOKUP_S, deadline.remaining_s()))
+    checkpoint = Checkpoint(
+        gateway, options.source, deadline=deadline, notify=streams.note, stop_at_deadline=patient
+    )
     try:
-        if client is not None:
-            client.ping()
-    except redis.RedisError as exc:
-        if not options.dry_run:
-            streams.note(f"error: the checkpoint store (Redis) is unreachable: {exc}")
-            return None
-        streams.note(f"warning: Redis unreachable ({exc}); planning as if nothing was sent")
-        client = None
-    return Checkpoint(client, options.source)
+        return plan(conversations, checkpoint, options.limits, tally), None
+    except DeadlineReached as exc:
+        streams.note(f"stopping while asking the gateway what it already has: {exc}")
+        code = EXIT_DEADLINE
+    except KeyboardInterrupt:
+        streams.note("interrupted; run again to send the rest")
+        code = EXIT_INTERRUPTED
+    return list(pack(conversations, options.limits)), code
 
 
 def read_all(path: Path, tally: Tally, streams: Streams) -> list[Conversation]:
@@ -116,16 +127,23 @@ def read_all(path: Path, tally: Tally, streams: Streams) -> list[Conversation]:
     return conversations
 
 
-def plan(
-    conversations: list[Conversation], checkpoint: Checkpoint, limits: Limits, tally: Tally
-) -> list[Post]:
-    """Split over-long messages, leave out what the checkpoint has, pack the rest into posts."""
+def split_all(
+    conversations: list[Conversation], limits: Limits, tally: Tally
+) -> list[Conversation]:
+    """Every conversation with its over-long messages split into parts."""
     split: list[Conversation] = []
     for conversation in conversations:
         conversation, parts = split_parts(conversation, limits.part_chars)
         tally.parts += parts
         split.append(conversation)
-    unsent, tally.unchanged = checkpoint.unsent(split)
+    return split
+
+
+def plan(
+    conversations: list[Conversation], checkpoint: Checkpoint, limits: Limits, tally: Tally
+) -> list[Post]:
+    """Leave out what the gateway already has, pack the rest into posts."""
+    unsent, tally.unchanged = checkpoint.unsent(conversations)
     posts = list(pack(unsent, limits))
     tally.to_send = sum(p.messages for p in posts)
     return posts
@@ -135,7 +153,6 @@ def _send(
     posts: list[Post],
     *,
     gateway: Gateway,
-    checkpoint: Checkpoint,
     options: Options,
     deadline: Deadline,
     tally: Tally,
@@ -148,7 +165,6 @@ def _send(
         for index, post in enumerate(posts):  # noqa: B007 (index tells what is left on a stop)
             reply = gateway.send(post.body(options.source), deadline=deadline)
             if reply.ok:
-                checkpoint.record(post.entries)
                 tally.accepted += reply.count("accepted")
                 tally.duplicates += reply.count("duplicates")
                 tally.gateway_skipped += reply.count("skipped")
@@ -161,7 +177,7 @@ def _send(
     except DeadlineReached as exc:
         show.note(f"stopping: {exc}")
         code = EXIT_DEADLINE
-    except (GatewayFailed, redis.RedisError) as exc:
+    except GatewayFailed as exc:
         show.note(f"error: {exc}; stopping (what the gateway accepted is kept)")
         code = EXIT_INCOMPLETE
     except KeyboardInterrupt:

@@ -64,7 +64,7 @@ def test_the_summary_names_every_count() -> None:
         "files: 3 read, 1 unreadable",
         "sent (accepted): 10",
         "duplicates: 2",
-        "already in checkpoint (not sent): 0",
+        "already accepted by the gateway (not sent): 0",
         "refused (429): 4",
         "rejected: 0",
         "remaining: 7 messages in 2 conversations",

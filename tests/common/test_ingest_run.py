@@ -1,4 +1,4 @@
-"""Whole runs against a stub gateway and fakeredis: incremental, deadline, bad input, summary."""
+"""Whole runs against a stub gateway over HTTP: incremental, deadline, bad input, summary."""
 
 import io
 import json
@@ -6,10 +6,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import fakeredis
 import pytest
 
-from common.ingest.client import Gateway
+from common.cli.procs import free_port
+from common.ingest.client import KNOWN_PATH, Gateway
 from common.ingest.deadline import Deadline
 from common.ingest.plan import Limits
 from common.ingest.run import Options, Streams, ingest
@@ -21,21 +21,21 @@ MESSAGES = 24  # with text, in all of FIXTURES
 
 
 class Run:
-    """Runs of ingest-chats sharing one checkpoint and one stub gateway."""
+    """Runs of ingest-chats against one stub gateway, which remembers what it accepted."""
 
     def __init__(self, stub: StubGateway) -> None:
         self.stub = stub
-        self.redis = fakeredis.FakeRedis()
+        self.url = stub.url
         self.out = ""
         self.err = ""
 
     def __call__(self, path: Path, *, deadline: Deadline | None = None, **options: object) -> int:
         out, err = io.StringIO(), io.StringIO()
-        gateway = Gateway(self.stub.url)
+        gateway = Gateway(self.url)
         try:
             code = ingest(
                 path, Options(**options),
-                client=self.redis, gateway=gateway, streams=Streams(out, err), deadline=deadline,
+                gateway=gateway, streams=Streams(out, err), deadline=deadline,
             )  # fmt: skip
         finally:
             gateway.close()
@@ -68,8 +68,45 @@ def test_a_folder_is_sent_once_and_a_second_run_sends_nothing(run: Run) -> None:
     assert {body["source"] for _, body in run.stub.requests} == {"librechat"}
 
     assert run(FIXTURES) == 0
-    assert run.summary()["already in checkpoint (not sent)"] == str(MESSAGES)
+    assert run.summary()["already accepted by the gateway (not sent)"] == str(MESSAGES)
     assert run.summary()["sent (accepted)"] == "0" and run.posted() == MESSAGES
+
+
+def test_a_gateway_that_has_not_seen_the_messages_gets_them_all(run: Run) -> None:
+    assert run(FIXTURES) == 0
+    fresh = StubGateway()  # another deployment: what the first one holds means nothing here
+    run.url = fresh.url
+    try:
+        assert run(FIXTURES) == 0
+        assert run.summary()["already accepted by the gateway (not sent)"] == "0"
+        assert run.summary()["sent (accepted)"] == str(MESSAGES)
+    finally:
+        fresh.close()
+
+
+def test_a_failed_lookup_sends_everything_and_the_gateway_answers_duplicates(run: Run) -> None:
+    assert run(FIXTURES) == 0
+    run.stub.then(500, {"error": "internal error", "detail": None}, path=KNOWN_PATH)
+    assert run(FIXTURES) == 0
+    assert "warning: could not ask the gateway which messages it already has" in run.err
+    assert run.summary()["sent (accepted)"] == "0"
+    assert run.summary()["duplicates"] == str(MESSAGES)
+
+
+def test_a_lookup_waits_out_a_busy_gateway(run: Run) -> None:
+    assert run(FIXTURES) == 0
+    run.stub.then(503, path=KNOWN_PATH, **{"Retry-After": "0"})
+    assert run(FIXTURES) == 0
+    assert run.summary()["already accepted by the gateway (not sent)"] == str(MESSAGES)
+    assert "warning" not in run.err
+
+
+def test_the_deadline_while_asking_stops_the_run_with_everything_remaining(run: Run) -> None:
+    run.stub.then(503, path=KNOWN_PATH, **{"Retry-After": "60"})
+    assert run(FIXTURES, deadline_s=5) == 3
+    assert "stopping while asking the gateway what it already has" in run.err
+    assert run.summary()["remaining"] == f"{MESSAGES} messages in 7 conversations"
+    assert run.stub.requests == []
 
 
 def test_an_edited_message_is_the_only_one_sent_again(run: Run, tmp_path: Path) -> None:
@@ -86,7 +123,7 @@ def test_an_edited_message_is_the_only_one_sent_again(run: Run, tmp_path: Path) 
     [(_, body)] = run.stub.requests[sent_before:]
     [conversation] = body["conversations"]
     assert [m["id"] for m in conversation["messages"]] == [data["messages"][1]["messageId"]]
-    assert run.summary()["already in checkpoint (not sent)"] == str(MESSAGES - 1)
+    assert run.summary()["already accepted by the gateway (not sent)"] == str(MESSAGES - 1)
 
 
 def test_a_long_message_is_sent_in_parts_never_cut(run: Run, tmp_path: Path) -> None:
@@ -114,7 +151,7 @@ def test_the_deadline_stops_cleanly_and_the_next_run_sends_the_rest(run: Run) ->
     assert "stopping: the next try (60.0s away) is past the deadline" in run.err
 
     assert run(FIXTURES) == 0
-    assert run.summary()["already in checkpoint (not sent)"] == "8"
+    assert run.summary()["already accepted by the gateway (not sent)"] == "8"
     assert run.summary()["sent (accepted)"] == str(MESSAGES - 8)
 
 
@@ -137,15 +174,10 @@ def test_a_rejected_post_is_reported_and_the_others_sent(run: Run) -> None:
 def test_a_dry_run_plans_without_sending(run: Run) -> None:
     assert run(FIXTURES, dry_run=True) == 0
     assert run.stub.requests == [] and "dry run: would send 24 messages in 1 posts" in run.err
-    assert run.redis.keys() == []
-
-
-def test_without_redis_a_run_does_not_start(run: Run) -> None:
-    server = fakeredis.FakeServer()
-    server.connected = False
-    run.redis = fakeredis.FakeRedis(server=server)
-    assert run(FIXTURES) == 2
-    assert "checkpoint store (Redis) is unreachable" in run.err and run.stub.requests == []
+    assert run(FIXTURES, limits=Limits(batch_messages=8)) == 0
+    assert run(FIXTURES, dry_run=True) == 0
+    assert "dry run: would send 0 messages in 0 posts" in run.err
+    assert run.summary()["already accepted by the gateway (not sent)"] == str(MESSAGES)
 
 
 def test_a_run_that_fails_midway_resumes_where_it_stopped(run: Run) -> None:
@@ -157,10 +189,10 @@ def test_a_run_that_fails_midway_resumes_where_it_stopped(run: Run) -> None:
     assert run.summary()["sent (accepted)"] == str(MESSAGES - 8)
 
 
-def test_a_dry_run_works_without_redis(run: Run) -> None:
-    server = fakeredis.FakeServer()
-    server.connected = False
-    run.redis = fakeredis.FakeRedis(server=server)
-    assert run(FIXTURES, dry_run=True) == 0
-    assert "planning as if nothing was sent" in run.err
+def test_a_dry_run_with_the_gateway_unreachable_plans_as_if_nothing_was_sent(run: Run) -> None:
+    run.url = f"http://127.0.0.1:{free_port()}"
+    assert run(FIXTURES, dry_run=True, deadline=Deadline(2)) == 0
+    assert "gateway unavailable (ConnectionError)" in run.err
+    assert "could not ask the gateway which messages it already has (no answer" in run.err
+    assert "planning as if it had none" in run.err
     assert run.summary()["remaining"] == "24 messages in 7 conversations"

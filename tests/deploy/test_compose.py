@@ -146,6 +146,8 @@ def test_ingest_job_runs_only_under_its_profile(services: dict) -> None:
     assert ingest["profiles"] == ["ingest"]
     assert ingest["command"][:2] == ["cortex", "ingest-chats"]
     assert ingest["restart"] == "no"
+    # It asks the gateway what it already has: a Redis URL could only name someone else's state.
+    assert ingest["environment"] == {"CORTEX_GATEWAY_URL": "http://gateway:8080"}
 
 
 def test_only_documented_cortex_variables_are_set(services: dict) -> None:

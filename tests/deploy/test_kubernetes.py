@@ -148,6 +148,13 @@ def test_ingest_cronjob_is_bounded(example: list) -> None:
     assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [3]
 
 
+def test_ingest_cronjob_is_given_the_gateway_and_no_redis(example: list) -> None:
+    # It asks the gateway what it already has: a Redis URL could only name someone else's state.
+    [c] = dict(pod_specs(example))["CronJob/cortex-ingest-chats"]["containers"]
+    assert "envFrom" not in c
+    assert {e["name"] for e in c["env"]} == {"CORTEX_GATEWAY_URL", "CORTEX_WEBHOOK_TOKEN"}
+
+
 def test_alert_work_outranks_bulk_work(example: list) -> None:
     classes = by_kind(example, "PriorityClass")
     workloads = dict(pod_specs(example))
