@@ -2,11 +2,14 @@
 
 import importlib.util
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+from common.lifeline import parent_death_hook
 
 
 def redis_server_binary() -> str:
@@ -48,7 +51,11 @@ class RedisServer:
             "--appendfsync", "everysec",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # SIGTERM if we die first: redis-server flushes its AOF and exits within a moment.
+        self._proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=parent_death_hook(signal.SIGTERM),
+        )  # fmt: skip
         self._wait_ready(timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> None:

@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from common.lifeline import parent_death_hook
+
 
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
@@ -29,13 +31,25 @@ def celery_argv(*args: str) -> list[str]:
 
 
 class Child:
-    """One named child process whose output goes to a log file."""
+    """One named child process, output to a log file; sent `on_parent_death` if we die first."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str],
+        log: Path,
+        on_parent_death: int = signal.SIGKILL,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = env
         self.log = log
+        # SIGKILL by default: with the parent gone nobody waits for a graceful stop. Celery's
+        # warm shutdown waits for running tasks (minutes); its cold one hung publishing the
+        # offline event to a Redis that died at the same moment. Unacked tasks stay in Redis.
+        self.on_parent_death = on_parent_death
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -44,7 +58,7 @@ class Child:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=parent_death_hook(self.on_parent_death),
             )  # fmt: skip
 
     def running(self) -> bool:

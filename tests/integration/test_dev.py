@@ -1,11 +1,14 @@
 """`cortex dev` on embedded defaults: the README's curl of a sample alert is found by search."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import psutil
 
@@ -22,26 +25,41 @@ def cortex(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def test_cortex_dev_serves_and_the_sample_alert_is_found(tmp_path: Path) -> None:
-    gateway_port = 8080 if _free(8080) else free_port()
+def dev_env(gateway_port: int) -> dict[str, str]:
+    """`cortex dev`'s environment: free ports, no Ollama (so the dev embedder runs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
-    env |= {
+    return env | {
         "CORTEX_GATEWAY_PORT": str(gateway_port),
         "CORTEX_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
         "CORTEX_FLOWER_PORT": str(free_port()),
         "CORTEX_OLLAMA_URL": f"http://127.0.0.1:{free_port()}",  # nobody there: dev embedder
         "PYTHONUNBUFFERED": "1",
     }
-    log = (tmp_path / "dev.out").open("w")
-    dev = subprocess.Popen(
-        [sys.executable, "-m", "common.cli", "dev"], env=env, cwd=tmp_path,
+
+
+def start_dev(env: dict[str, str], cwd: Path, log: IO[str]) -> subprocess.Popen[bytes]:
+    """Start `cortex dev` in `cwd`, its output to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "common.cli", "dev"], env=env, cwd=cwd,
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+
+
+def wait_running(dev: subprocess.Popen[bytes], output: Callable[[], str]) -> None:
+    """Wait until `cortex dev` says it is running; fail with its output if it exits."""
+    wait_until(lambda: "cluster-cortex is running" in output() or dev.poll() is not None,
+               timeout_s=120, what="cortex dev to start")  # fmt: skip
+    assert dev.poll() is None, output()
+
+
+def test_cortex_dev_serves_and_the_sample_alert_is_found(tmp_path: Path) -> None:
+    gateway_port = 8080 if _free(8080) else free_port()
+    env = dev_env(gateway_port)
+    log = (tmp_path / "dev.out").open("w")
+    dev = start_dev(env, tmp_path, log)
     try:
         output = lambda: (tmp_path / "dev.out").read_text()  # noqa: E731
-        wait_until(lambda: "cluster-cortex is running" in output() or dev.poll() is not None,
-                   timeout_s=120, what="cortex dev to start")  # fmt: skip
-        assert dev.poll() is None, output()
+        wait_running(dev, output)
         assert "NOT a real model" in output()
         posted = subprocess.run(
             ["curl", "-sS", "-XPOST", "-H", "Content-Type: application/json",
@@ -66,6 +84,62 @@ def test_cortex_dev_serves_and_the_sample_alert_is_found(tmp_path: Path) -> None
         log.close()
     time.sleep(1)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_sigkill_of_cortex_dev_leaves_no_process_behind(tmp_path: Path) -> None:
+    log = (tmp_path / "dev.out").open("w")
+    dev = start_dev(dev_env(free_port()), tmp_path, log)
+    procs: list[psutil.Process] = []
+    try:
+        wait_running(dev, (tmp_path / "dev.out").read_text)
+        # Celery forks its pool children before it logs "ready.": wait, to record them too.
+        logs = [tmp_path / ".cortex" / "logs" / f"worker-{q}.log" for q in ("alerts", "chats")]
+        wait_until(lambda: all("ready." in path.read_text() for path in logs), timeout_s=60,
+                   what="the alerts and chats workers")  # fmt: skip
+        procs = psutil.Process(dev.pid).children(recursive=True)
+        assert any(p.ppid() != dev.pid for p in procs), "no pool children recorded"
+        os.kill(dev.pid, signal.SIGKILL)  # the process only, as the OOM killer does
+        dev.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(procs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(procs), f"still running 10 s after: {_describe(_alive(procs))}"
+    finally:
+        if dev.poll() is None:
+            procs += psutil.Process(dev.pid).children(recursive=True)
+            dev.kill()
+            dev.wait(timeout=10)
+        _kill_all(_alive(procs))
+        log.close()
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes still running; a zombie has exited, it only waits to be reaped."""
+    alive = []
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+    return alive
+
+
+def _describe(procs: list[psutil.Process]) -> list[str]:
+    described = []
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            described.append(f"{proc.pid} {' '.join(proc.cmdline()[:6])}")
+    return described
+
+
+def _kill_all(procs: list[psutil.Process]) -> None:
+    """SIGKILL the processes and everything they started, so a failed test leaks nothing."""
+    everything = list(procs)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            everything += proc.children(recursive=True)
+    for proc in everything:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
 
 
 def _free(port: int) -> bool:
