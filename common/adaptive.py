@@ -4,13 +4,18 @@ Latency is measured per input, since Ollama embeds a list serially. While it sta
 baseline and work was turned away, the limit grows by one; when it climbs well above the
 baseline, or the backend answers 429/503/timeout, the limit shrinks by a factor, at most once
 per baseline call time. The limit stays between 1 and the cap.
+
+A backend that became slower for good (a half-open probe was slow, yet nothing says the node is
+under pressure) is re-baselined: its latency is the new normal, and batches shrink to match.
 """
 
 import redis
 
 from common import keys
+from common.pace import Pace
 
-# KEYS[1] limiter hash. ARGV: now, per_input_s, overloaded, cap, inc_below, dec_above, factor, floor
+# KEYS[1] limiter hash.
+# ARGV: now, per_input_s, overloaded, cap, inc_below, dec_above, factor, floor, rebaseline
 _OBSERVE = """
 local now, overloaded = tonumber(ARGV[1]), ARGV[3] == '1'
 -- Below the floor, latency differences are noise, not pressure.
@@ -18,7 +23,10 @@ local x = math.max(tonumber(ARGV[2]), tonumber(ARGV[8]))
 local cap = tonumber(ARGV[4])
 local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or cap)
 local base = tonumber(redis.call('HGET', KEYS[1], 'baseline') or 0)
-if base <= 0 then base = x end
+if base <= 0 or ARGV[9] == '1' then
+  base = x
+  redis.call('HSET', KEYS[1], 'pressure', 1)
+end
 local ratio = x / math.max(base, 1e-6)
 local pressure = tonumber(redis.call('HGET', KEYS[1], 'pressure') or 1)
 pressure = pressure + 0.3 * (ratio - pressure)
@@ -64,13 +72,19 @@ class AdaptiveLimit:
         self._args = [cap, increase_below, decrease_above, decrease_factor, floor_s]
         self.cap = cap
 
-    def observe(self, *, now: float, seconds: float, inputs: int, overloaded: bool) -> int:
+    def observe(
+        self, *, now: float, seconds: float, inputs: int, overloaded: bool,
+        rebaseline: bool = False,
+    ) -> int:  # fmt: skip
         """Feed one call's latency (or an overload answer); returns the new limit."""
         per_input = seconds / max(1, inputs)
-        limit = self._observe(
-            keys=[keys.LIMITER], args=[now, per_input, int(overloaded), *self._args]
-        )
-        return int(limit)
+        args = [now, per_input, int(overloaded), *self._args, int(rebaseline)]
+        return int(self._observe(keys=[keys.LIMITER], args=args))
+
+    def pace(self) -> Pace:
+        """The learned per-input baseline and latency pressure, in one round trip."""
+        baseline, pressure = self._redis.hmget(keys.LIMITER, ["baseline", "pressure"])
+        return Pace(baseline_s=float(baseline or 0), pressure=float(pressure or 1))
 
     def snapshot(self) -> dict[str, float]:
         """Current limit, baseline per-input latency (s) and smoothed pressure (latency ratio)."""

@@ -88,6 +88,8 @@ class EmbedderStats(TypedDict):
     peak_in_flight: int
     errors: int
     texts: list[str]
+    # How many calls sent each `options.num_thread` (None: no thread count asked for).
+    num_threads: dict[int | None, int]
 
 
 @dataclass
@@ -111,6 +113,7 @@ class _Counters:
     peak_in_flight: int = 0
     errors: int = 0
     texts: list[str] = field(default_factory=list)
+    num_threads: dict[int | None, int] = field(default_factory=dict)
 
 
 _LIMITS: dict[str, tuple[type, float, float]] = {
@@ -231,6 +234,7 @@ class DevEmbedder:
                 peak_in_flight=c.peak_in_flight,
                 errors=c.errors,
                 texts=list(c.texts),
+                num_threads=dict(c.num_threads),
             )
 
     def reset_stats(self) -> None:
@@ -310,7 +314,9 @@ class DevEmbedder:
             c.peak_in_flight = max(c.peak_in_flight, c.in_flight)
             return config.delay_s + n_inputs * config.per_input_delay_s
 
-    def _metered_embed(self, model: str, texts: list[str], dim: int) -> list[list[float]]:
+    def _metered_embed(
+        self, model: str, texts: list[str], dim: int, num_thread: int | None = None
+    ) -> list[list[float]]:
         """Embed texts as one API call: model check, injected faults, delay, counters."""
         self._check_model(model)
         delay_s = self._admit(len(texts))
@@ -324,6 +330,8 @@ class DevEmbedder:
             self._counters.calls += 1
             self._counters.inputs += len(texts)
             self._counters.texts.extend(texts)
+            threads = self._counters.num_threads
+            threads[num_thread] = threads.get(num_thread, 0) + 1
             # Bounded so a long `cortex dev` session or a benchmark cannot grow without limit.
             del self._counters.texts[:-TEXTS_KEPT]
         return vectors
@@ -370,6 +378,20 @@ def _dimensions(value: object, default: int) -> int:
     return value or default
 
 
+def _num_thread(options: object) -> int | None:
+    """`options.num_thread` of a call, as Ollama reads it (absent: its own default)."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise _Reject(400, "options must be an object")
+    value = options.get("num_thread")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Reject(400, "num_thread must be a non-negative integer")
+    return value
+
+
 _Reply = tuple[int, object]
 
 
@@ -380,7 +402,7 @@ def _embed(embedder: DevEmbedder, body: bytes) -> _Reply:
     texts = _inputs(request.get("input"))
     dim = _dimensions(request.get("dimensions"), embedder.dim)
     started_ns = time.perf_counter_ns()
-    vectors = embedder._metered_embed(model, texts, dim)
+    vectors = embedder._metered_embed(model, texts, dim, _num_thread(request.get("options")))
     return 200, {
         "model": model,
         "embeddings": vectors,

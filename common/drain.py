@@ -24,9 +24,14 @@ def bucket_keys(kind: str, now: float) -> list[str]:
     return [f"{keys.DRAINED}{kind}:{b}" for b in range(first, current + 1)]
 
 
+def bucket_key(kind: str, now: float) -> str:
+    """The bucket counting `kind` drained at `now`."""
+    return f"{keys.DRAINED}{kind}:{int(now // BUCKET_S)}"
+
+
 def record(r: redis.Redis, kind: str, items: int, *, now: float | None = None) -> None:
     """Count `items` of `kind` as drained (embedded) now."""
-    key = f"{keys.DRAINED}{kind}:{int((now or time.time()) // BUCKET_S)}"
+    key = bucket_key(kind, now or time.time())
     with r.pipeline(transaction=False) as pipe:
         pipe.incrby(key, items)
         pipe.expire(key, 2 * WINDOW_S)

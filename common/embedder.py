@@ -15,12 +15,12 @@ class Embedder(Protocol):
     model: str
     dim: int
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed all texts in one backend call; raises TransientError or PermanentError."""
+    def embed(self, texts: Sequence[str], *, timeout_s: float | None = None) -> list[list[float]]:
+        """Embed all texts; raises TransientError or PermanentError."""
 
 
 class OllamaEmbedder:
-    """Ollama's batch endpoint; the read timeout grows with the batch, since Ollama is serial."""
+    """Ollama's batch endpoint, asking for a fixed number of CPU threads on every call."""
 
     def __init__(
         self,
@@ -29,29 +29,27 @@ class OllamaEmbedder:
         base_url: str,
         model: str,
         dim: int,
+        num_thread: int,
         connect_timeout_s: float,
-        timeout_base_s: float,
-        timeout_per_input_s: float,
+        default_timeout_s: float,
     ) -> None:
         self.model = model
         self.dim = dim
         self._session = session
         self._url = base_url.rstrip("/") + "/api/embed"
+        # The same options on every call from every process: any difference in `options`
+        # makes Ollama reload the model.
+        self._options = {"num_thread": num_thread}
         self._connect_timeout_s = connect_timeout_s
-        self._timeout_base_s = timeout_base_s
-        self._timeout_per_input_s = timeout_per_input_s
+        self._default_timeout_s = default_timeout_s
 
-    def read_timeout_s(self, n_inputs: int) -> float:
-        """How long one call of `n_inputs` texts may take before it counts as failed."""
-        return self._timeout_base_s + self._timeout_per_input_s * n_inputs
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed texts in one `/api/embed` call with a list input."""
+    def embed(self, texts: Sequence[str], *, timeout_s: float | None = None) -> list[list[float]]:
+        """Embed texts in one `/api/embed` call with a list input, within `timeout_s`."""
         if not texts:
             return []
-        # Same body on every call: any difference in `options` makes Ollama reload the model.
-        body = {"model": self.model, "input": list(texts), "truncate": True}
-        timeout = (self._connect_timeout_s, self.read_timeout_s(len(texts)))
+        body = {"model": self.model, "input": list(texts), "truncate": True,
+                "options": self._options}  # fmt: skip
+        timeout = (self._connect_timeout_s, timeout_s or self._default_timeout_s)
         try:
             response = self._session.post(self._url, json=body, timeout=timeout)
         except requests.Timeout as exc:
@@ -88,13 +86,17 @@ class OllamaEmbedder:
 
 
 def ollama_embedder(settings: CommonSettings, session: requests.Session) -> OllamaEmbedder:
-    """The configured Ollama client: the same model, dimension and timeouts in every process."""
+    """The configured Ollama client: the same model, dimension and threads in every process.
+
+    Calls through the guard get a timeout relative to the learned latency; the default
+    (the maximum) is for calls made outside it.
+    """
     return OllamaEmbedder(
         session,
         base_url=settings.ollama_url,
         model=settings.embed_model,
         dim=settings.embed_dim,
+        num_thread=settings.embed_num_thread,
         connect_timeout_s=settings.embed_connect_timeout_s,
-        timeout_base_s=settings.embed_timeout_base_s,
-        timeout_per_input_s=settings.embed_timeout_per_input_s,
+        default_timeout_s=settings.embed_timeout_max_s,
     )

@@ -1,11 +1,18 @@
 """Redis key names outside kombu's: dedup state, dead letters, counters, replies."""
 
 PREFIX = "cortex:"
+# kombu's Redis transport: delivered, unacknowledged messages, and their delivery times.
+KOMBU_UNACKED = "unacked"
+KOMBU_UNACKED_INDEX = "unacked_index"
+# Task ids held by live workers (received, not yet acknowledged), scored by lease expiry.
+LEASES = PREFIX + "leases"
 DEAD_LETTERS = PREFIX + "dead"
 PARKED = PREFIX + "parked"
 STORED_COUNTS = PREFIX + "stored"
 SLOTS = PREFIX + "slots"
 SLOTS_FREED = PREFIX + "slots:freed"
+# Alert and search calls waiting for a slot: bulk work does not borrow while any waits.
+SLOT_WAITERS = PREFIX + "slots:waiters"
 # Queued messages a worker took over to fill its batch, indexed by when to give them back.
 CLAIMS = PREFIX + "claims"
 CLAIM = PREFIX + "claim:"
@@ -22,6 +29,11 @@ DIGESTS_DUE = PREFIX + "digests"
 TAIL = PREFIX + "tail:"
 # Chat items embedded per 10 s bucket: the drain rate behind a 429's Retry-After.
 DRAINED = PREFIX + "drained:"
+
+
+def settled(task_id: str) -> str:
+    """Marks a task id whose delivery settled, so a copy of its message is skipped."""
+    return f"{PREFIX}settled:{task_id}"
 
 
 def storm_set(alertname: str, window: int) -> str:

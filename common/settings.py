@@ -27,12 +27,24 @@ class CommonSettings(BaseSettings):
     embed_dim: PositiveInt = 768
     embed_doc_prefix: str = "search_document: "
     embed_query_prefix: str = "search_query: "
-    # One call embeds a whole list serially in Ollama, so the read timeout grows per input.
+    # One call embeds a whole list serially in Ollama, so the read timeout grows per input:
+    # `embed_timeout_ratio` x the learned per-input latency, at least the absolute floor
+    # (base + per input), at most the max (also the timeout while nothing has been learned).
     embed_connect_timeout_s: PositiveFloat = 3.0
     embed_timeout_base_s: PositiveFloat = 30.0
     embed_timeout_per_input_s: PositiveFloat = 2.0
-    # Items per queued message, so one message is one /api/embed call of bounded size.
+    embed_timeout_ratio: Annotated[float, Field(gt=1)] = 10.0
+    embed_timeout_max_s: PositiveFloat = 600.0
+    # The CPU cap the client enforces: every call asks Ollama for this many threads
+    # (`options.num_thread`; one steady value, since other options reload the model), and
+    # calls in flight x threads per call stay within the cores budgeted for embedding.
+    embed_num_thread: Annotated[int, Field(ge=1, le=256)] = 4
+    embed_cpu_budget: PositiveFloat = 8.0
+    # Items per queued message at most; a call embeds as many as fit the target duration on
+    # the learned per-input latency (1 while nothing is learned), so a slot is never held
+    # for minutes on a slow backend.
     embed_batch_size: Annotated[int, Field(gt=0, le=512)] = 32
+    embed_call_target_s: PositiveFloat = 10.0
     # Queued items join a still-queued message up to the batch size and about this size.
     batch_max_bytes: PositiveInt = 1_048_576
     # Chat messages longer than this are embedded as several chunks (nomic-embed-text reads
@@ -45,6 +57,9 @@ class CommonSettings(BaseSettings):
     # Cluster-wide protection of the embedding backend, shared by every replica via Redis.
     slots_cap: PositiveInt = 4
     slots_reserved: PositiveInt = 1
+    # Chats may borrow the reserved slots while no alert or search waits, for calls this
+    # long at most: an alert arriving meanwhile waits for one such call, not a whole batch.
+    slots_borrow_target_s: PositiveFloat = 2.0
     slot_wait_s: Annotated[float, Field(ge=0)] = 20.0
     alert_calls_per_min: PositiveInt = 120
     alert_inputs_per_min: PositiveInt = 2000
@@ -58,7 +73,9 @@ class CommonSettings(BaseSettings):
     breaker_min_calls: PositiveInt = 5
     breaker_failure_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
     breaker_slow_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
-    breaker_slow_call_s: PositiveFloat = 20.0
+    # A call is slow when its per-input latency is this many times the learned baseline:
+    # a steady backend is healthy however slow it is, one slowing down is not.
+    breaker_slow_call_ratio: Annotated[float, Field(gt=1)] = 4.0
     breaker_open_s: PositiveInt = 30
     breaker_half_open_probes: PositiveInt = 2
     # Chats pause while per-input latency is this many times its baseline (brownout).
@@ -89,11 +106,21 @@ class CommonSettings(BaseSettings):
     replay_batch: PositiveInt = 4
     controller_interval_s: PositiveFloat = 2.0
 
+    @property
+    def concurrency_cap(self) -> int:
+        """Embedding calls at once: CORTEX_SLOTS_CAP, or fewer where the CPU budget says so."""
+        return max(1, min(self.slots_cap, int(self.embed_cpu_budget // self.embed_num_thread)))
+
     @model_validator(mode="after")
     def _overlap_fits(self) -> "CommonSettings":
         if self.chunk_overlap_chars * 2 >= self.chunk_max_chars:
             raise ValueError(
                 "CORTEX_CHUNK_OVERLAP_CHARS must be under half of CORTEX_CHUNK_MAX_CHARS"
+            )
+        if self.embed_num_thread > self.embed_cpu_budget:
+            raise ValueError(
+                "CORTEX_EMBED_NUM_THREAD must not exceed CORTEX_EMBED_CPU_BUDGET: "
+                "one call would use more cores than embedding may"
             )
         return self
 
@@ -119,8 +146,10 @@ class GatewaySettings(CommonSettings):
 class WorkerSettings(CommonSettings):
     """The workers' knobs: concurrency caps, time limits, rate limits and retries per queue."""
 
-    alerts_concurrency: PositiveInt = 2
-    chats_concurrency: PositiveInt = 1
+    # Worker processes per kind; by default one more than the calls it may have in flight
+    # (the concurrency cap), so a spare process is already waiting when a call ends.
+    alerts_concurrency: PositiveInt | None = None
+    chats_concurrency: PositiveInt | None = None
     alerts_soft_time_limit_s: PositiveInt = 120
     alerts_time_limit_s: PositiveInt = 150
     chats_soft_time_limit_s: PositiveInt = 300
@@ -132,8 +161,22 @@ class WorkerSettings(CommonSettings):
     max_retries: Annotated[int, Field(ge=0)] = 8
     retry_backoff_max_s: PositiveInt = 600
     # kombu redelivers any unacked message older than this, running or not: keep it far
-    # above the longest hard time limit plus a prefetch wait.
+    # above the longest hard time limit plus a prefetch wait. Held messages of a worker that
+    # died or lost Redis come back much sooner: the controller restores what no lease holds.
     visibility_timeout_s: PositiveInt = 3600
+    # Vectors computed but not yet handed to the store (Redis down, a call shed mid-batch)
+    # are kept here, so the retry reads them instead of embedding again. Node-local.
+    spool_dir: str = "./.cortex/spool"
+    spool_max_mb: PositiveInt = 256
+    spool_ttl_s: PositiveInt = 6 * 3600
+
+    def processes(self, queue: str) -> int:
+        """Worker processes for a queue: for embedding, the setting or the cap + 1; else 1."""
+        if queue == "alerts":
+            return self.alerts_concurrency or self.concurrency_cap + 1
+        if queue == "chats":
+            return self.chats_concurrency or self.concurrency_cap + 1
+        return 1
 
     @model_validator(mode="after")
     def _limits_nest(self) -> "WorkerSettings":

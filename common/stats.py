@@ -9,9 +9,6 @@ import redis
 from common import keys
 from common.contract import Queue, queue_keys
 
-# kombu's Redis transport keeps delivered-but-unacknowledged messages in this hash.
-UNACKED = "unacked"
-
 
 @dataclass
 class Snapshot:
@@ -51,7 +48,7 @@ def read_snapshot(r: redis.Redis) -> Snapshot:
         for key in lists:
             pipe.llen(key)
             pipe.llen(keys.parked(key))
-        pipe.hlen(UNACKED)
+        pipe.hlen(keys.KOMBU_UNACKED)
         pipe.llen(keys.DEAD_LETTERS)
         pipe.zcount(keys.SLOTS, time.time(), "+inf")  # live leases only
         pipe.hgetall(keys.LIMITER)

@@ -83,7 +83,7 @@ async def get_stats(request: Request) -> JSONBody:
     """Queue depths, parked, dead letters, breaker, concurrency, stored counts: Redis only."""
     state = _state(request)
     body: dict[str, Any] = await run_in_threadpool(
-        stats.gather, state.sync_redis, slots_cap=state.settings.slots_cap
+        stats.gather, state.sync_redis, slots_cap=state.settings.concurrency_cap
     )
     return JSONBody(body)
 

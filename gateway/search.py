@@ -61,9 +61,10 @@ class Searcher:
     def _guarded_embed(self, query: str) -> list[list[float]]:
         # Search shares the cluster-wide slots (from the share bulk work cannot take),
         # the breaker and its own rate limit: it is one interactive call, never a storm.
-        return self._guard.run(
-            "search", 1, lambda: self._embedder.embed([self._prefix + query]),
-            lease_s=self._timeout_s + 5, wait_s=min(2.0, self._timeout_s / 2),
+        return self._guard.call(
+            "search", [self._prefix + query],
+            lambda texts, timeout_s: self._embedder.embed(texts, timeout_s=timeout_s),
+            wait_s=min(2.0, self._timeout_s / 2),
         )  # fmt: skip
 
     async def _embed(self, query: str) -> list[float]:

@@ -2,7 +2,8 @@
 
 One small process per deployment (`cortex controller`). It never embeds anything; it only
 moves messages between Redis lists, a few per tick, and only while queues are short, so a
-replay can never become the storm that caused the parking.
+replay can never become the storm that caused the parking. It also puts back held messages
+no live worker holds any more (`recovery.py`) and flushes storm digests when due.
 """
 
 import contextlib
@@ -10,13 +11,15 @@ import logging
 import time
 
 import redis
+from kombu.exceptions import OperationalError
 
 from common import digest, keys, parking, telemetry
 from common.contract import Queue
 from common.guard import EmbedGuard
 from common.settings import WorkerSettings, get_worker_settings
 from common.stats import read_snapshot
-from workers import gather
+from workers.app import create_app
+from workers.recovery import Recovery
 
 log = logging.getLogger("cortex.controller")
 
@@ -53,6 +56,38 @@ def tick(r: redis.Redis, guard: EmbedGuard, settings: WorkerSettings) -> dict[st
     return moved
 
 
+class KombuRestore:
+    """Puts one of kombu's unacked entries back on its queue with kombu's own restore."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        # The workers' app: the same transport options (priority buckets, separator).
+        self._app = create_app(settings)
+        self._connection = self._app.connection_for_write()
+
+    def __call__(self, tag: str) -> None:
+        """Restore by delivery tag; a fresh connection next time if this one failed."""
+        try:
+            self._connection.default_channel.qos.restore_by_tag(tag)
+        except Exception:
+            self._connection.release()
+            self._connection = self._app.connection_for_write()
+            raise
+
+
+def _round(r: redis.Redis, guard: EmbedGuard, recovery: Recovery, settings: WorkerSettings) -> None:
+    # A heartbeat, so health checks and `cortex status` can tell the controller runs.
+    r.set(keys.CONTROLLER_HEARTBEAT, time.time(), ex=60)
+    if moved := tick(r, guard, settings):
+        log.info("replayed %s", moved)
+    if flushed := digest.flush_due(r, max_members=settings.digest_max_members):
+        telemetry.count(r, "digest:alerts", flushed)
+        log.info("queued digests of %d alerts", flushed)
+    unacked, claimed = recovery.sweep()
+    if unacked or claimed:
+        telemetry.count(r, "recovered:unacked", unacked)
+        telemetry.count(r, "recovered:claimed", claimed)
+
+
 def run(settings: WorkerSettings) -> None:
     """Loop until interrupted; Redis outages are waited out, never fatal."""
     r = redis.Redis.from_url(
@@ -61,20 +96,13 @@ def run(settings: WorkerSettings) -> None:
         socket_connect_timeout=settings.redis_timeout_s,
     )
     guard = EmbedGuard(r, settings)
+    recovery = Recovery(r, KombuRestore(settings))
     log.info("controller running: replaying parked work every %ss", settings.controller_interval_s)
     while True:
         try:
-            # A heartbeat, so health checks and `cortex status` can tell the controller runs.
-            r.set(keys.CONTROLLER_HEARTBEAT, time.time(), ex=60)
-            moved = tick(r, guard, settings)
-            if moved:
-                log.info("replayed %s", moved)
-            if flushed := digest.flush_due(r, max_members=settings.digest_max_members):
-                telemetry.count(r, "digest:alerts", flushed)
-                log.info("queued digests of %d alerts", flushed)
-            if restored := gather.give_back_expired(r):
-                log.warning("gave back %d messages claimed by a worker that died", restored)
-        except redis.RedisError as exc:
+            _round(r, guard, recovery, settings)
+        except (redis.RedisError, OperationalError) as exc:
+            recovery.redis_failed()
             log.warning("redis unavailable, waiting: %s", exc)
         time.sleep(settings.controller_interval_s)
 

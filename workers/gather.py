@@ -6,10 +6,10 @@ is there). Before its embedding call, such a task claims whole messages from the
 its queue's lists, so one call carries up to a full batch.
 
 Claimed messages are never only in memory: the claim script moves them, atomically, into a
-claim hash in Redis indexed by a deadline. The task acknowledges the claim (deletes it) once
-the points are handed to the store queue, and gives the messages back (to the head of their
-lists, next to be taken) if it fails, sheds or retries. A worker killed mid-call leaves the
-claim behind; the controller gives back every claim past its deadline.
+claim hash in Redis named after the claiming task and indexed by when it was made. The task's
+settlement forgets the claim (its items are with the store or parked) and a failing task gives
+the messages back (to the head of their lists, next to be taken). A worker killed mid-call
+leaves the claim behind; the controller gives it back once no live lease holds its task.
 """
 
 import time
@@ -23,7 +23,9 @@ import redis
 
 from common import keys, telemetry
 
-# KEYS[1] claims index, KEYS[2] this claim. ARGV: room, task, deadline, then lists in priority
+_OWNER_SEP = "/"
+
+# KEYS[1] claims index, KEYS[2] this claim. ARGV: room, task, claimed at, then lists in priority
 # order. Only plain-JSON messages of the same task are taken (a Celery retry has a base64 body
 # and its own retry count: it is left for a worker to take as it is).
 _CLAIM = """
@@ -78,13 +80,16 @@ class Claim:
     messages: int = 0
 
 
-def claim(r: redis.Redis, *, task: str, lists: Sequence[str], room: int, hold_s: float) -> Claim:
-    """Take queued messages of `task` holding at most `room` items, highest priority first."""
-    key = f"{keys.CLAIM}{uuid.uuid4().hex}"
+def claim(r: redis.Redis, *, task: str, owner: str, lists: Sequence[str], room: int) -> Claim:
+    """Take queued messages of `task` holding at most `room` items, highest priority first.
+
+    `owner` is the claiming task's id: the claim is given back once no lease holds it.
+    """
+    key = f"{keys.CLAIM}{owner}{_OWNER_SEP}{uuid.uuid4().hex}"
     if room <= 0:
         return Claim(key)
     script = r.register_script(_CLAIM)
-    bodies = script(keys=[keys.CLAIMS, key], args=[room, task, time.time() + hold_s, *lists])
+    bodies = script(keys=[keys.CLAIMS, key], args=[room, task, time.time(), *lists])
     found = Claim(key, messages=len(bodies))
     for body in bodies:
         args, _kwargs, _embed = orjson.loads(body)
@@ -94,25 +99,12 @@ def claim(r: redis.Redis, *, task: str, lists: Sequence[str], room: int, hold_s:
     return found
 
 
-def acknowledge(r: redis.Redis, claim: Claim) -> None:
-    """The claimed items are handled (their points are queued for the store): forget them."""
-    if claim.messages:
-        with r.pipeline(transaction=True) as pipe:
-            pipe.delete(claim.key)
-            pipe.zrem(keys.CLAIMS, claim.key)
-            pipe.execute()
+def owner(claim_key: str) -> str:
+    """The task id that made a claim."""
+    return claim_key.removeprefix(keys.CLAIM).rpartition(_OWNER_SEP)[0]
 
 
 def give_back(r: redis.Redis, claim_key: str) -> int:
     """Put a claim's messages back at the head of their lists; returns how many."""
     script = r.register_script(_GIVE_BACK)
     return int(script(keys=[keys.CLAIMS, claim_key]))
-
-
-def give_back_expired(r: redis.Redis, *, now: float | None = None, limit: int = 50) -> int:
-    """Give back claims past their deadline (their worker died); returns messages restored."""
-    expired = r.zrangebyscore(keys.CLAIMS, "-inf", now or time.time(), start=0, num=limit)
-    restored = 0
-    for key in expired:
-        restored += give_back(r, key.decode() if isinstance(key, bytes) else str(key))
-    return restored

@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -14,7 +15,9 @@ from common.embedder import OllamaEmbedder, ollama_embedder
 from common.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore
+from workers.leases import Renewer
 from workers.qdrant_store import open_qdrant_store
+from workers.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ class Resources:
     _embedder: OllamaEmbedder | None = None
     _store: VectorStore | None = field(default=None, repr=False)
     _guard: EmbedGuard | None = None
+    _spool: Spool | None = None
+    _renewer: Renewer | None = None
 
     def guard(self) -> EmbedGuard:
         """The shared breaker, limits and slots every embedding call passes."""
@@ -67,6 +72,23 @@ class Resources:
             self._embedder = ollama_embedder(self.settings, requests.Session())
         return self._embedder
 
+    def spool(self) -> Spool:
+        """This node's spool of vectors not yet handed to the store."""
+        if self._spool is None:
+            s = self.settings
+            self._spool = Spool(
+                Path(s.spool_dir), model=s.embed_model, max_bytes=s.spool_max_mb * 2**20,
+                ttl_s=s.spool_ttl_s,
+            )  # fmt: skip
+        return self._spool
+
+    def renewer(self) -> Renewer:
+        """The main process's lease renewer (one per worker, not per pool process)."""
+        if self._renewer is None:
+            s = self.settings
+            self._renewer = Renewer(s.redis_url, timeout_s=s.redis_timeout_s)
+        return self._renewer
+
     def store(self) -> VectorStore:
         """The vector store, its collection checked against the configured model and dim."""
         if self._store is None:
@@ -88,6 +110,8 @@ class Resources:
         self._embedder = None
         self._store = None
         self._guard = None
+        self._spool = None
+        self._renewer = None
 
     def close(self) -> None:
         """Close everything this process opened (and release local Qdrant's folder lock)."""
@@ -95,4 +119,6 @@ class Resources:
             self._store.close()
         if self._redis is not None:
             self._redis.close()
+        if self._renewer is not None:
+            self._renewer.stop()
         self.forget()

@@ -1,29 +1,36 @@
 """Thin Celery tasks: parse the payload, call one plain function, map errors to retry or fail."""
 
+import functools
 import logging
-import random
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
 from celery import Task as CeleryTask
-from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import celeryd_after_setup, task_failure, worker_process_init, worker_shutdown
+from celery.exceptions import Reject, SoftTimeLimitExceeded
+from celery.signals import (
+    celeryd_after_setup,
+    task_failure,
+    task_received,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 from redis.exceptions import RedisError
 
-from common import drain, keys, parking
-from common.contract import Priority, Queue, Task, queue_keys
-from common.embedder import OllamaEmbedder
-from common.errors import CortexError, Shed, TransientError
+from common import keys
+from common.contract import Priority, Queue, Task
+from common.errors import CortexError, TransientError
+from common.guard import Kind
 from common.items import AlertItem
 from common.points import Point
 from common.settings import get_worker_settings
-from workers import deadletter, embedding, gather, storage, versions
+from workers import deadletter, embedding, job, leases, storage, versions
 from workers.app import app
+from workers.guarded import GuardedEmbedder
 from workers.resources import Resources
+from workers.settle import Delivery
 
 log = logging.getLogger(__name__)
-STORE_BATCH = 64
 settings = get_worker_settings()
 resources = Resources(settings)
 
@@ -41,16 +48,21 @@ _RETRY = {
 }
 
 
-def _hand_to_store(points: list[dict[str, Any]]) -> None:
-    # Publishing retries briefly on a Redis blip; a longer outage fails the task, whose
-    # message stays unacked in Redis and is redelivered once Redis is back.
-    store_points.apply_async(
-        args=[points],
-        queue=Queue.STORE.value,
-        priority=Priority.STORE,
-        retry=True,
-        retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1},
-    )
+class CortexTask(CeleryTask):  # type: ignore[misc]
+    """A task whose retry, when it cannot be published, gives the message back.
+
+    Celery rejects the message without requeueing it when publishing the retry fails (Redis
+    went away meanwhile): the items would be dropped the moment Redis answers the reject.
+    """
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        """Celery's retry, but an unpublishable retry requeues instead of dropping."""
+        try:
+            return super().retry(*args, **kwargs)
+        except Reject as exc:
+            if exc.requeue:
+                raise
+            raise Reject(exc.reason, requeue=True) from exc
 
 
 def _priority(task: CeleryTask, default: int) -> int:
@@ -58,99 +70,26 @@ def _priority(task: CeleryTask, default: int) -> int:
     return int(info.get("priority", default) or default)
 
 
-def _embed_guarded(
-    task: CeleryTask,
-    kind: Literal["alert", "chat"],
-    items: list[dict[str, Any]],
-    embed: Callable[..., list[Point]],
-    *,
-    queue: Queue,
-    default_priority: int,
-    single_input: bool = False,
-) -> int:
-    embedder = resources.embedder()
-    # A message holds at most one batch of inputs, except a chat message with more chunks
-    # than that: it is embedded in several calls, each of a bounded size.
-    size = len(items) if single_input else settings.embed_batch_size
-    batches = [items[start : start + size] for start in range(0, len(items), size)]
-    stored = 0
-    for n, batch in enumerate(batches):
-        rest = [item for later in batches[n:] for item in later]
-        guarded = _GuardedEmbedder(embedder, kind, 1 if single_input else len(batch))
-        try:
-            points = embed(batch, guarded, prefix=settings.embed_doc_prefix)
-        except Shed as shed:
-            parking.park(
-                resources.redis(), task=task.name, queue=queue.value,
-                priority=_priority(task, default_priority), args=[rest], reason=shed.reason,
-            )  # fmt: skip
-            log.warning("parked %d %s items: %s", len(rest), kind, shed.reason)
-            return stored
-        except _RETRYABLE as exc:
-            if n == 0:
-                raise
-            # Batches already embedded are in the store queue: the retry carries only the
-            # rest, so no item costs a second embedding.
-            raise task.retry(args=[rest], exc=exc, countdown=_backoff_s(task)) from exc
-        # Digests can carry hundreds of points: store messages stay a bounded size.
-        for start in range(0, len(points), STORE_BATCH):
-            _hand_to_store([p.model_dump() for p in points[start : start + STORE_BATCH]])
-        if kind == "chat":
-            drain.record(resources.redis(), "chat", len(batch))
-        stored += len(points)
-    return stored
+def _job(task: CeleryTask, queue: Queue, kind: Kind, default_priority: int) -> job.Job:
+    properties = task.request.properties or {}
+    delivery = Delivery(task.request.id, str(properties.get("delivery_tag") or ""))
+    return job.Job(delivery, task.name, queue, _priority(task, default_priority), kind)
 
 
-@contextmanager
-def _gathered(
-    task: CeleryTask, items: list[dict[str, Any]], queue: Queue, *, hold_s: int
-) -> Iterator[list[dict[str, Any]]]:
-    """The task's items topped up to a full batch with queued messages it claims.
-
-    The claim is acknowledged when the body finishes (points queued for the store, or the
-    whole batch parked) and given back to the queue if it raises, so a retry or a failure of
-    this task never holds or dead-letters another message's items.
-    """
-    r = resources.redis()
-    room = settings.embed_batch_size - len(items)
-    # Twice the hard time limit: only a task that was killed can still hold it by then.
-    claimed = gather.claim(r, task=task.name, lists=queue_keys(queue), room=room, hold_s=2 * hold_s)
+def _run(task: CeleryTask, items: job.Items, embed: Callable[..., list[Point]], *,
+         queue: Queue, kind: Kind, default_priority: int, **options: Any) -> int:  # fmt: skip
+    guarded = GuardedEmbedder(
+        resources.embedder(), resources.guard(), resources.spool(), kind=kind,
+        wait_s=settings.slot_wait_s,
+    )  # fmt: skip
+    prefixed = functools.partial(embed, prefix=settings.embed_doc_prefix)
     try:
-        yield items + claimed.items
-    except BaseException:
-        if claimed.messages:
-            try:
-                gather.give_back(r, claimed.key)
-            except RedisError:
-                log.warning("claim %s is given back by the controller later", claimed.key)
-        raise
-    gather.acknowledge(r, claimed)
-
-
-class _GuardedEmbedder:
-    """The embedder as the embedding functions see it: each call passes the guard.
-
-    Only the backend call holds a slot; parsing, building texts and points happen outside
-    it, so a slot is never idle while its holder does CPU work.
-    """
-
-    def __init__(self, embedder: OllamaEmbedder, kind: Literal["alert", "chat"], inputs: int):
-        self.model, self.dim = embedder.model, embedder.dim
-        self._embedder, self._kind, self._inputs = embedder, kind, inputs
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One guarded backend call: slot, limits and breaker, or Shed."""
-        # The lease outlives the call's own timeouts, so a live call never loses its slot.
-        lease_s = self._embedder.read_timeout_s(self._inputs) + settings.embed_connect_timeout_s + 5
-        return resources.guard().run(
-            self._kind, self._inputs, lambda: self._embedder.embed(texts),
-            lease_s=lease_s, wait_s=settings.slot_wait_s,
+        return job.run(
+            _job(task, queue, kind, default_priority), items, prefixed, guarded,
+            r=resources.redis(), guard=resources.guard(), **options,
         )  # fmt: skip
-
-
-def _backoff_s(task: CeleryTask) -> float:
-    retries = task.request.retries or 0
-    return random.uniform(0, min(settings.retry_backoff_max_s, 2 ** (retries + 1)))
+    except job.HandOffFailed as exc:
+        raise Reject(str(exc), requeue=True) from exc
 
 
 def _chat_version(item: dict[str, Any]) -> tuple[str, str] | None:
@@ -159,56 +98,54 @@ def _chat_version(item: dict[str, Any]) -> tuple[str, str] | None:
     return str(item["message_key"]), str(item["content_hash"])
 
 
+def _current_chats(batch: job.Items) -> job.Items:
+    # An edit that arrived after this message was queued makes its older version moot.
+    return versions.current(batch, resources.redis(), version_of=_chat_version)
+
+
 @app.task(
     bind=True,
+    base=CortexTask,
     name=Task.EMBED_ALERTS,
     rate_limit=settings.alerts_rate_limit,
     soft_time_limit=settings.alerts_soft_time_limit_s,
     time_limit=settings.alerts_time_limit_s,
     **_RETRY,
 )
-def embed_alerts(self: CeleryTask, items: list[dict[str, Any]]) -> int:
-    """Embed a batch of alerts in one guarded call and queue their points for the store."""
-    with _gathered(self, items, Queue.ALERTS, hold_s=settings.alerts_time_limit_s) as batch:
-        return _embed_guarded(
-            self, "alert", batch, embedding.embed_alerts, queue=Queue.ALERTS,
-            default_priority=Priority.INFO,
-        )  # fmt: skip
+def embed_alerts(self: CeleryTask, items: job.Items) -> int:
+    """Embed one call's worth of alerts and queue their points for the store."""
+    return _run(self, items, embedding.embed_alerts, queue=Queue.ALERTS, kind="alert",
+                default_priority=Priority.INFO)  # fmt: skip
 
 
 @app.task(
     bind=True,
+    base=CortexTask,
     name=Task.EMBED_DIGEST,
     rate_limit=settings.alerts_rate_limit,
     soft_time_limit=settings.alerts_soft_time_limit_s,
     time_limit=settings.alerts_time_limit_s,
     **_RETRY,
 )
-def embed_digest(self: CeleryTask, items: list[dict[str, Any]]) -> int:
+def embed_digest(self: CeleryTask, items: job.Items) -> int:
     """Embed a storm's digest once; each member alert is stored with the digest's vector."""
-    return _embed_guarded(
-        self, "alert", items, embedding.embed_digest, queue=Queue.ALERTS,
-        default_priority=Priority.INFO, single_input=True,
-    )  # fmt: skip
+    return _run(self, items, embedding.embed_digest, queue=Queue.ALERTS, kind="alert",
+                default_priority=Priority.INFO, single_input=True)  # fmt: skip
 
 
 @app.task(
     bind=True,
+    base=CortexTask,
     name=Task.EMBED_CHATS,
     rate_limit=settings.chats_rate_limit,
     soft_time_limit=settings.chats_soft_time_limit_s,
     time_limit=settings.chats_time_limit_s,
     **_RETRY,
 )
-def embed_chats(self: CeleryTask, items: list[dict[str, Any]]) -> int:
-    """Embed a batch of chat chunks in guarded calls; parked while bulk work must wait."""
-    with _gathered(self, items, Queue.CHATS, hold_s=settings.chats_time_limit_s) as batch:
-        # An edit that arrived after this message was queued makes its older version moot.
-        batch = versions.current(batch, resources.redis(), version_of=_chat_version)
-        return _embed_guarded(
-            self, "chat", batch, embedding.embed_chats, queue=Queue.CHATS,
-            default_priority=Priority.CHAT,
-        )  # fmt: skip
+def embed_chats(self: CeleryTask, items: job.Items) -> int:
+    """Embed one call's worth of chat chunks; parked while bulk work must wait."""
+    return _run(self, items, embedding.embed_chats, queue=Queue.CHATS, kind="chat",
+                default_priority=Priority.CHAT, current=_current_chats)  # fmt: skip
 
 
 _STORE_LIMITS = {
@@ -217,14 +154,14 @@ _STORE_LIMITS = {
 }
 
 
-@app.task(name=Task.STORE_POINTS, **_STORE_LIMITS, **_RETRY)
+@app.task(name=Task.STORE_POINTS, base=CortexTask, **_STORE_LIMITS, **_RETRY)
 def store_points(points: list[dict[str, Any]]) -> int:
     """Upsert embedded points; a retry here never re-embeds."""
     parsed = storage.parse_points(points)
     return storage.store_points(parsed, resources.store(), resources.redis())
 
 
-@app.task(name=Task.UPDATE_ALERTS, **_STORE_LIMITS, **_RETRY)
+@app.task(name=Task.UPDATE_ALERTS, base=CortexTask, **_STORE_LIMITS, **_RETRY)
 def update_alerts(items: list[dict[str, Any]]) -> int:
     """Apply resolutions (status, endsAt) to stored alert points without embedding."""
     parsed = embedding.parse_items(AlertItem, items)
@@ -298,6 +235,18 @@ def _skip_paused_queues(sender: str, instance: Any, **_: Any) -> None:
         if queue in selected:
             instance.app.amqp.queues.deselect(queue)
             log.warning("not consuming %s: it is paused (cortex resume %s)", queue, queue)
+
+
+@task_received.connect
+def _lease_received(request: Any = None, **_: Any) -> None:
+    # In the worker's main process: held until acknowledged, whatever the pool runs.
+    if request is not None:
+        leases.hold(request)
+
+
+@worker_ready.connect
+def _renew_leases(**_: Any) -> None:
+    resources.renewer().start()
 
 
 @worker_process_init.connect

@@ -63,8 +63,7 @@ def _worker_args(queues: list[str], concurrency: int | None, pool: str | None) -
                 param_hint="--queues",
             )
         return ["--pool", "solo"]
-    defaults = {Queue.ALERTS: settings.alerts_concurrency, Queue.CHATS: settings.chats_concurrency}
-    n = concurrency or max(defaults.get(Queue(q), 1) for q in queues)
+    n = concurrency or max(settings.processes(q) for q in queues)
     return ["--pool", pool or "prefork", "--concurrency", str(n)]
 
 
@@ -176,7 +175,7 @@ def replay(
 def _gather(redis_url: str) -> dict[str, Any]:
     client = redis.Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:
-        return stats.gather(client, slots_cap=get_cli_settings().slots_cap)
+        return stats.gather(client, slots_cap=get_cli_settings().concurrency_cap)
     finally:
         client.close()
 

@@ -72,13 +72,41 @@ def test_too_few_calls_never_open(r: fakeredis.FakeRedis) -> None:
 
 def test_slots_respect_the_limit_and_keep_a_share_for_alerts(r: fakeredis.FakeRedis) -> None:
     pool = SlotPool(r, cap=3, reserved=1)
-    chats = [pool.try_acquire(bulk=True, lease_s=30) for _ in range(3)]
-    assert chats[0] and chats[1] and chats[2] is None  # bulk stops at cap - reserved
+    chats = [pool.try_acquire(bulk=True, lease_s=30) for _ in range(2)]
+    assert all(c is not None and not c.borrowed for c in chats)  # bulk's own share
     alert = pool.try_acquire(bulk=False, lease_s=30)
-    assert alert is not None
+    assert alert is not None and not alert.borrowed
     assert pool.try_acquire(bulk=False, lease_s=30) is None
-    pool.release(alert)
+    assert pool.try_acquire(bulk=True, lease_s=30) is None
+    pool.release(alert.token)
     assert pool.try_acquire(bulk=False, lease_s=30) is not None
+
+
+def test_bulk_borrows_the_reserved_slot_only_while_no_alert_waits(r: fakeredis.FakeRedis) -> None:
+    pool = SlotPool(r, cap=2, reserved=1)
+    own = pool.try_acquire(bulk=True, lease_s=30)
+    borrowed = pool.try_acquire(bulk=True, lease_s=30)
+    assert own is not None and not own.borrowed and borrowed is not None and borrowed.borrowed
+    # An alert finds both taken: it waits, and while it does no chat may borrow.
+    assert pool.try_acquire(bulk=False, lease_s=30, token="alert-1") is None
+    pool.release(borrowed.token)
+    assert pool.try_acquire(bulk=True, lease_s=30) is None
+    alert = pool.try_acquire(bulk=False, lease_s=30, token="alert-1")
+    assert alert is not None and r.zcard("cortex:slots:waiters") == 0
+    pool.release(alert.token)
+    again = pool.try_acquire(bulk=True, lease_s=30)
+    assert again is not None and again.borrowed
+
+
+def test_a_waiter_that_went_away_stops_blocking_borrowing(r: fakeredis.FakeRedis) -> None:
+    pool = SlotPool(r, cap=1, reserved=1)
+    held = pool.try_acquire(bulk=False, lease_s=30)
+    assert held is not None
+    assert pool.try_acquire(bulk=False, lease_s=30, token="gone") is None  # then it died
+    pool.release(held.token)
+    r.zadd("cortex:slots:waiters", {"gone": time.time() - 1})  # its registration ran out
+    grant = pool.try_acquire(bulk=True, lease_s=30)
+    assert grant is not None and grant.borrowed
 
 
 def test_a_dead_holders_slot_returns_when_its_lease_expires(r: fakeredis.FakeRedis) -> None:
@@ -131,7 +159,8 @@ def test_a_shrunken_limit_recovers_when_nothing_is_observed(r: fakeredis.FakeRed
     # no call would ever raise the limit again.
     pool = SlotPool(r, cap=2, reserved=1, recover_s=0.3)
     r.hset("cortex:limiter", mapping={"limit": 1, "decreased_at": time.time()})
-    assert pool.try_acquire(bulk=True, lease_s=5) is None
+    held = pool.try_acquire(bulk=False, lease_s=5)
+    assert held is not None and pool.try_acquire(bulk=True, lease_s=5) is None
     time.sleep(0.35)
     assert pool.try_acquire(bulk=True, lease_s=5) is not None
     assert int(r.hget("cortex:limiter", "limit") or 0) == 2

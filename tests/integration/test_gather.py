@@ -16,6 +16,7 @@ def _alert(pod: str, severity: str) -> dict[str, object]:
 
 def test_messages_of_every_priority_become_one_embedding_call(make_stack: type[Stack]) -> None:
     stack = make_stack()
+    stack.learned()
     stack.worker("store")
     stack.gateway()
     # No alerts worker yet: three buckets, which intake can never coalesce, one message each.
@@ -33,6 +34,7 @@ def test_messages_of_every_priority_become_one_embedding_call(make_stack: type[S
 def test_claim_of_a_killed_worker_is_given_back_and_stored_once(make_stack: type[Stack]) -> None:
     short = {"CORTEX_ALERTS_SOFT_TIME_LIMIT_S": "4", "CORTEX_ALERTS_TIME_LIMIT_S": "5"}
     stack = make_stack(**short)
+    stack.learned()
     stack.embedder.configure(delay_s=30)
     stack.worker("store")
     stack.gateway()
@@ -48,7 +50,7 @@ def test_claim_of_a_killed_worker_is_given_back_and_stored_once(make_stack: type
         child.send_signal(signal.SIGKILL)
     stack.embedder.configure(delay_s=0)
     # The killed task's own message is re-run by Celery; the claim comes back via the
-    # controller once its deadline (twice the hard time limit) has passed.
+    # controller once no live lease holds the task that made it.
     try:
         stack.wait_stored("alert", 2, timeout_s=60)
     except AssertionError:

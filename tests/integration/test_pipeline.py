@@ -27,6 +27,8 @@ def test_alert_becomes_searchable_and_resends_cost_nothing(make_stack: type[Stac
     assert stack.stats()["stored"]["alert"] == 1
     # Only the interactive search embedded anything after the first notification.
     assert stack.embedder.stats()["calls"] == calls_after_first + 1
+    # The client's CPU cap: every call, the worker's and the search's, asked for 4 threads.
+    assert stack.embedder.stats()["num_threads"] == {4: calls_after_first + 1}
     metrics = requests.get(stack.gateway_url + "/metrics", timeout=10).text
     assert 'cortex_gateway_items_total{kind="alert",outcome="duplicate"} 50.0' in metrics
     assert 'cortex_gateway_items_total{kind="alert",outcome="accepted"} 1.0' in metrics
@@ -56,6 +58,7 @@ def test_resolution_updates_the_same_record(make_stack: type[Stack]) -> None:
 
 def test_chats_are_embedded_in_batches_and_searchable(make_stack: type[Stack]) -> None:
     stack = make_stack().full()
+    stack.learned()
     answer = stack.post("/v1/chats", payloads.chat_batch("conv-7", n=5))
     assert answer.status_code == 202, answer.text
     assert answer.json()["accepted"] == 5

@@ -38,6 +38,7 @@ def test_a_killed_workers_slot_returns_within_its_lease(make_stack: type[Stack])
         CORTEX_EMBED_TIMEOUT_BASE_S="2", CORTEX_EMBED_TIMEOUT_PER_INPUT_S="0.5",
         CORTEX_EMBED_CONNECT_TIMEOUT_S="1",
     )  # fmt: skip  # lease = 2 + 0.5 + 1 + 5 = 8.5 s
+    stack.learned()  # a fast backend: the floor is the timeout (unlearned, it is the maximum)
     stack.embedder.configure(delay_s=30)
     stack.worker("store")
     worker = stack.worker("alerts")
@@ -80,28 +81,33 @@ def test_breaker_opens_on_errors_parks_then_replays_everything_once(
     assert transitions.get("breaker:half_open->closed", 0) >= 1
 
 
-def test_breaker_opens_on_slow_calls(make_stack: type[Stack]) -> None:
-    stack = make_stack(
-        CORTEX_EMBED_BATCH_SIZE="1", CORTEX_BREAKER_MIN_CALLS="3", CORTEX_BREAKER_SLOW_CALL_S="0.5",
-        CORTEX_BREAKER_OPEN_S="60",
-    )  # fmt: skip
-    stack.embedder.configure(delay_s=0.8)  # slow, but every call succeeds
+def test_a_slow_steady_backend_is_healthy_and_one_slowing_down_is_shed(
+    make_stack: type[Stack],
+) -> None:
+    # Calls of about two seconds; the breaker judges the last ten seconds of calls.
+    stack = make_stack(CORTEX_EMBED_CALL_TARGET_S="2", CORTEX_BREAKER_WINDOW_S="10",
+                       CORTEX_BREAKER_MIN_CALLS="2", CORTEX_BREAKER_OPEN_S="60")  # fmt: skip
+    stack.embedder.configure(per_input_delay_s=1.0)  # a second an input, no node pressure
     stack.worker("store")
-    stack.worker("alerts", concurrency=2)
+    stack.worker("chats", concurrency=None)  # processes: the cap + 1, by default
+    stack.controller()
     stack.gateway()
-    stack.post("/v1/alerts/alertmanager", payloads.notification(*alerts("Slow", 10)))
-    wait_until(lambda: stack.stats()["breaker"] == "open", timeout_s=30, what="the breaker")
-    wait_until(
-        lambda: (s := stack.stats())["parked"] + s["stored"]["alert"] == 10 and not s["in_flight"],
-        timeout_s=30, what="every alert stored or parked",
-    )  # fmt: skip
+    stack.post("/v1/chats", payloads.chat_batch("steady", n=12))
+    stack.wait_stored("chat", 12, timeout_s=90)
+    decisions = stack.stats()["decisions"]
+    assert not any(k.endswith((":slow", ":failed")) for k in decisions), decisions
+    # The cap is what the CPU budget allows (8 cores / 4 threads a call), and chats fill it:
+    # both slots, the reserved one borrowed for short calls while no alert waits.
+    assert stack.stats()["concurrency"]["cap"] == 2
+    assert stack.embedder.stats()["peak_in_flight"] == 2
+    assert stack.embedder.stats()["calls"] < 12  # batches grew once the speed was learned
+
+    stack.embedder.configure(per_input_delay_s=5.0)  # the same backend, five times slower
+    stack.post("/v1/chats", payloads.chat_batch("slowing", n=8))
+    wait_until(lambda: stack.stats()["breaker"] == "open", timeout_s=60, what="the breaker")
     stats = stack.stats()
-    calls = stack.embedder.stats()["calls"]
-    # The breaker saved calls; nothing was dropped or dead-lettered: every alert is stored or
-    # parked. (A task that fails after its call, say on a Redis timeout under load, is
-    # retried, meets the open breaker and is parked: stored can trail calls, never exceed.)
-    assert calls < 10 and stats["stored"]["alert"] <= calls
-    assert stats["parked"] + stats["stored"]["alert"] == 10
+    assert stats["concurrency"]["limit"] < 2  # the adaptive limit fell first
+    assert stats["decisions"].get("embed_calls:chat:slow", 0) >= 2
     assert stats["dead_letters"] == 0
 
 

@@ -72,11 +72,14 @@ class Stack:
         child.start()
         return child
 
-    def worker(self, queues: str, *, concurrency: int = 1, name: str = "") -> Child:
-        """Start `cortex worker` on the queues and wait until it is consuming."""
+    def worker(self, queues: str, *, concurrency: int | None = 1, name: str = "") -> Child:
+        """Start `cortex worker` on the queues and wait until it is consuming.
+
+        One process unless told otherwise; `concurrency=None` runs the product's default.
+        """
         name = name or queues.replace(",", "+")
         args = ["worker", "--queues", queues, "--name", f"{name}@test"]
-        if "store" not in queues:
+        if "store" not in queues and concurrency is not None:
             args += ["--concurrency", str(concurrency)]
         child = self._child(f"worker-{name}", cortex_argv(*args))
         child.wait_for_log("ready.", timeout_s=60)
@@ -105,6 +108,14 @@ class Stack:
         self.controller()
         self.gateway()
         return self
+
+    def learned(self, per_input_s: float = 0.05) -> None:
+        """Record the backend's per-input latency as its first calls would have taught it.
+
+        Until a call was observed, a call carries one input (the backend might be as slow as
+        the seed's); tests about batching start from a backend whose speed is known.
+        """
+        self.redis.hset("cortex:limiter", "baseline", per_input_s)
 
     def _answers(self, path: str) -> bool:
         try:

@@ -40,41 +40,28 @@ def test_claims_oldest_messages_highest_priority_first_up_to_the_room(
     queue(r, 0, "c1")
     queue(r, 0, "c2", "c3")
     queue(r, 6, "i3", "i4", "i5")
-    claim = gather.claim(r, task=TASK, lists=LISTS, room=5, hold_s=60)
+    claim = gather.claim(r, task=TASK, lists=LISTS, room=5, owner="t1")
     assert keys_of(claim) == ["c1", "c2", "c3", "i1", "i2"]
     assert claim.messages == 3
     assert r.llen("alerts") == 0 and r.llen("alerts:6") == 1  # i3-i5 did not fit
     assert r.hlen(claim.key) == 3 and r.zscore(keys.CLAIMS, claim.key) is not None
 
 
-def test_acknowledged_claims_are_gone(r: fakeredis.FakeRedis) -> None:
-    queue(r, 3, "a")
-    claim = gather.claim(r, task=TASK, lists=LISTS, room=32, hold_s=60)
-    gather.acknowledge(r, claim)
-    assert not r.exists(claim.key) and r.zcard(keys.CLAIMS) == 0
-    assert r.llen("alerts:3") == 0
-
-
 def test_given_back_messages_are_next_in_line_byte_for_byte(r: fakeredis.FakeRedis) -> None:
     raw = queue(r, 3, "a")
     queue(r, 3, "b")
-    claim = gather.claim(r, task=TASK, lists=LISTS, room=1, hold_s=60)
+    claim = gather.claim(r, task=TASK, lists=LISTS, room=1, owner="t1")
     assert keys_of(claim) == ["a"]
     assert gather.give_back(r, claim.key) == 1
     assert r.rpop("alerts:3") == raw  # the consumer end: taken before "b"
     assert r.zcard(keys.CLAIMS) == 0
 
 
-def test_expired_claims_are_given_back_by_the_controller(r: fakeredis.FakeRedis) -> None:
+def test_a_claim_names_the_task_that_made_it(r: fakeredis.FakeRedis) -> None:
     queue(r, 3, "a")
-    queue(r, 6, "b")
-    claim = gather.claim(r, task=TASK, lists=LISTS, room=32, hold_s=-1)  # its worker died
-    fresh_raw = queue(r, 0, "c")
-    fresh = gather.claim(r, task=TASK, lists=LISTS, room=32, hold_s=600)
-    assert gather.give_back_expired(r) == 2
-    assert r.llen("alerts:3") == 1 and r.llen("alerts:6") == 1
-    assert not r.exists(claim.key) and r.exists(fresh.key)
-    assert r.hvals(fresh.key) == [fresh_raw]
+    claim = gather.claim(r, task=TASK, owner="0b7e-task-id", lists=LISTS, room=32)
+    assert gather.owner(claim.key) == "0b7e-task-id"
+    assert r.zscore(keys.CLAIMS, claim.key) is not None
 
 
 def test_other_tasks_and_celery_published_messages_are_left_alone(
@@ -87,7 +74,7 @@ def test_other_tasks_and_celery_published_messages_are_left_alone(
     )  # fmt: skip
     r.lpush("alerts:3", retry)
     r.lpush("alerts", b"not json at all")
-    claim = gather.claim(r, task=TASK, lists=LISTS, room=32, hold_s=60)
+    claim = gather.claim(r, task=TASK, lists=LISTS, room=32, owner="t1")
     assert claim.messages == 0 and claim.items == []
     assert (r.llen("alerts"), r.llen("alerts:3"), r.llen("alerts:6")) == (1, 1, 1)
     assert r.zcard(keys.CLAIMS) == 0
@@ -95,5 +82,5 @@ def test_other_tasks_and_celery_published_messages_are_left_alone(
 
 def test_no_room_claims_nothing(r: fakeredis.FakeRedis) -> None:
     queue(r, 3, "a")
-    assert gather.claim(r, task=TASK, lists=LISTS, room=0, hold_s=60).messages == 0
+    assert gather.claim(r, task=TASK, lists=LISTS, room=0, owner="t1").messages == 0
     assert r.llen("alerts:3") == 1
