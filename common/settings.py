@@ -157,7 +157,7 @@ class WorkerSettings(CommonSettings):
     store_soft_time_limit_s: PositiveInt = 60
     store_time_limit_s: PositiveInt = 90
     alerts_rate_limit: str = Field(default="30/m", pattern=r"^\d+(/[smh])?$")
-    chats_rate_limit: str = Field(default="10/m", pattern=r"^\d+(/[smh])?$")
+    chats_rate_limit: str = Field(default="30/m", pattern=r"^\d+(/[smh])?$")
     max_retries: Annotated[int, Field(ge=0)] = 8
     retry_backoff_max_s: PositiveInt = 600
     # kombu redelivers any unacked message older than this, running or not: keep it far

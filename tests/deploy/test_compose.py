@@ -112,8 +112,10 @@ def test_ollama_is_capped_and_bounded(services: dict) -> None:
 def test_workers_have_separate_queues_and_concurrency(services: dict) -> None:
     assert services["worker-alerts"]["command"][-2:] == ["--queues", "alerts"]
     assert services["worker-chats"]["command"][-2:] == ["--queues", "chats"]
-    assert "CORTEX_ALERTS_CONCURRENCY" in services["worker-alerts"]["environment"]
-    assert "CORTEX_CHATS_CONCURRENCY" in services["worker-chats"]["environment"]
+    for worker in ("worker-alerts", "worker-chats"):
+        env = services[worker]["environment"]
+        # Processes follow the cap the CPU budget allows; nobody pins them below it.
+        assert not {"CORTEX_ALERTS_CONCURRENCY", "CORTEX_CHATS_CONCURRENCY"} & set(env)
     store = services["worker-store"]
     # More than one store process is safe only against a Qdrant server.
     assert "--concurrency" in store["command"]
@@ -173,3 +175,12 @@ def test_env_example_holds_placeholders_only() -> None:
     values = dict(line.split("=", 1) for line in example if line and not line.startswith("#"))
     assert {"CORTEX_WEBHOOK_TOKEN", "FLOWER_BASIC_AUTH"} <= values.keys()
     assert all("change-me" in value for value in values.values()), values
+
+
+def test_the_client_cpu_cap_fits_ollamas_cpu_limit(services: dict) -> None:
+    env = services["worker-alerts"]["environment"]
+    ollama_cpus = float(services["ollama"]["deploy"]["resources"]["limits"]["cpus"])
+    threads, budget = int(env["CORTEX_EMBED_NUM_THREAD"]), float(env["CORTEX_EMBED_CPU_BUDGET"])
+    assert threads <= budget <= ollama_cpus
+    # The derived model's thread count is the one every call asks for.
+    assert f"PARAMETER num_thread {threads}" in " ".join(services["ollama-pull"]["command"])

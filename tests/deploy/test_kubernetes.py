@@ -245,6 +245,11 @@ def test_workers_reach_only_redis_qdrant_and_ollama(example: list) -> None:
     assert {p["port"] for p in dns} == {53}
 
 
+def test_the_ingest_job_reaches_only_the_gateway(example: list) -> None:
+    egress = by_kind(example, "NetworkPolicy")["ingest-egress"]["spec"]["egress"]
+    assert {p["port"] for rule in egress for p in rule["ports"]} == {8080}
+
+
 def test_controller_reaches_only_redis(example: list) -> None:
     policies = by_kind(example, "NetworkPolicy")
     egress = policies["controller-egress"]["spec"]["egress"]
@@ -289,3 +294,7 @@ def test_ollama_limits_component_caps_cpu_and_threads() -> None:
     modelfile = by_kind(objects, "ConfigMap")["ollama-cortex-embed"]["data"]["Modelfile"]
     assert f"PARAMETER num_thread {cpus}" in modelfile
     assert env["GOMAXPROCS"] == str(cpus)
+    # The client asks for the same threads and budgets no more cores than Ollama may use.
+    config = by_kind(render(ROOT / "k8s" / "base"), "ConfigMap")["cortex-config"]["data"]
+    assert int(config["CORTEX_EMBED_NUM_THREAD"]) == cpus
+    assert float(config["CORTEX_EMBED_CPU_BUDGET"]) <= cpus

@@ -26,6 +26,7 @@ KNOWN_METRICS = {
     "cortex_parked",
     "cortex_breaker_state",
     "cortex_embed_seconds_bucket",
+    "cortex_embed_latency_pressure",
     "kube_job_status_start_time",
     "kube_job_status_active",
     "kube_cronjob_status_last_successful_time",
