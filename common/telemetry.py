@@ -73,13 +73,15 @@ def _gauges(snap: Snapshot) -> list[GaugeMetricFamily]:
         ),
         GaugeMetricFamily("cortex_breaker_state", "0 closed, 1 half-open, 2 open", value=state),
         GaugeMetricFamily(
-            "cortex_embed_baseline_seconds", "Learned embedding latency per input (0: none yet)",
+            "cortex_embed_baseline_seconds",
+            "Learned embedding latency per input (0: none yet)",
             value=snap.limiter.get("baseline", 0),
-        ),  # fmt: skip
+        ),
         GaugeMetricFamily(
-            "cortex_embed_latency_pressure", "Recent latency per input over the baseline",
+            "cortex_embed_latency_pressure",
+            "Recent latency per input over the baseline",
             value=snap.limiter.get("pressure", 1),
-        ),  # fmt: skip
+        ),
     ]
 
 
