@@ -27,6 +27,8 @@ _TOPICS = [
     "seaweedfs csi volumes losing files after a restart",
     "ollama num_thread and container cpu limits",
 ]
+# Every chat message's text starts with this (the simulated node tells chat calls by it).
+CHAT_MARKER = "(conv-"
 
 
 @dataclass

@@ -20,6 +20,7 @@ from bench.spiral.prometheus import NODE
 from bench.spiral.receiver import Stored
 from common.cli.procs import Child, cortex_argv, free_port
 from common.redisserver import RedisServer
+from common.settings import CliSettings, GatewaySettings, WorkerSettings
 
 _START_TIMEOUT_S = 90
 # Per-minute budgets (README defaults) in compressed time: a simulated minute is one second.
@@ -30,22 +31,31 @@ _BUDGETS = {
 
 
 def cortex_env(params: Params) -> dict[str, str]:
-    """The CORTEX_ settings that differ from the README's defaults, and why."""
-    return {
+    """The CORTEX_ settings that differ from the README's defaults, and why.
+
+    Only settings this tree knows are returned (`ignored_settings` lists the others), so the
+    report never shows a setting that took no effect.
+    """
+    return {k: v for k, v in _wanted(params).items() if _known(k)}
+
+
+def ignored_settings(params: Params) -> list[str]:
+    """Settings the bench would set that this tree's settings classes do not have."""
+    return [k for k in _wanted(params) if not _known(k)]
+
+
+def _wanted(params: Params) -> dict[str, str]:
+    env = {
         # Cheap vectors; the collection is created with this dimension.
         "CORTEX_EMBED_DIM": str(params.embed_dim),
         # The simulated NodeHighLoad alert carries node=node02: it pauses chats.
         "CORTEX_EMBED_NODE": NODE,
-        "CORTEX_SLOTS_CAP": str(params.slots_cap),
-        "CORTEX_EMBED_BATCH_SIZE": str(params.embed_batch_size),
         # Celery's per-worker rate_limit drains a backlog at about one task a second whatever
         # the rate: in compressed time that distortion would dominate. The cluster-wide
         # budgets below are the real limit.
         "CORTEX_ALERTS_RATE_LIMIT": "0",
         "CORTEX_CHATS_RATE_LIMIT": "0",
         **{f"CORTEX_{k}_PER_MIN": str(v * COMPRESSION) for k, v in _BUDGETS.items()},
-        # A call this slow counts as slow: 5x a full batch's time on an idle node.
-        "CORTEX_BREAKER_SLOW_CALL_S": str(params.breaker_slow_call_s),
         # Breaker window and open period in compressed time (defaults 60 s and 30 s).
         "CORTEX_BREAKER_WINDOW_S": "20",
         "CORTEX_BREAKER_OPEN_S": "5",
@@ -57,7 +67,47 @@ def cortex_env(params: Params) -> dict[str, str]:
         "CORTEX_PRESSURE_COOLDOWN_S": f"{60 / COMPRESSION:g}",
         # A shrunken slot limit regains a slot after 30 s without calls; 0.5 s here.
         "CORTEX_ADAPTIVE_RECOVER_S": "0.5",
+        # What a deployment on this node sets: every call asks for the manifests' 4 threads,
+        # and calls at once x threads stay within the cores the other work leaves free.
+        "CORTEX_EMBED_NUM_THREAD": str(params.embed_num_thread),
+        "CORTEX_EMBED_CPU_BUDGET": f"{params.free_cores:g}",
+        # Durations compared with the node's call times, which are compressed (an input of
+        # the seed's 24 s takes 0.4 s): the README's defaults in compressed time, so a
+        # batch aims at 10 s / 60 like a real one aims at 10 s of a real node.
+        **{_var(name): _compressed(name) for name in _COMPRESSED if _known(_var(name))},
     }
+    # The bench's original choices for the "today" column; 0 leaves the README's default.
+    if params.slots_cap:
+        env["CORTEX_SLOTS_CAP"] = str(params.slots_cap)
+    if params.embed_batch_size:
+        env["CORTEX_EMBED_BATCH_SIZE"] = str(params.embed_batch_size)
+    if params.breaker_slow_call_s:
+        # A call this slow counts as slow: 5x a full batch's time on an idle node.
+        env["CORTEX_BREAKER_SLOW_CALL_S"] = str(params.breaker_slow_call_s)
+    return env
+
+
+# Real-time durations (README defaults) that are set in compressed time.
+_COMPRESSED = (
+    "embed_call_target_s", "slots_borrow_target_s", "embed_timeout_base_s",
+    "embed_timeout_per_input_s", "embed_timeout_max_s",
+)  # fmt: skip
+_FIELDS = {
+    name: info for cls in (GatewaySettings, WorkerSettings, CliSettings)
+    for name, info in cls.model_fields.items()
+}  # fmt: skip
+
+
+def _var(name: str) -> str:
+    return f"CORTEX_{name.upper()}"
+
+
+def _known(var: str) -> bool:
+    return var.removeprefix("CORTEX_").lower() in _FIELDS
+
+
+def _compressed(name: str) -> str:
+    return f"{float(_FIELDS[name].default) / COMPRESSION:.4g}"
 
 
 class CortexReceiver:
@@ -110,6 +160,10 @@ class CortexReceiver:
         """Stored points per kind, as the store worker counts them."""
         stored = self.stats().get("stored", {})
         return Stored(alerts=stored.get("alert", 0), chats=stored.get("chat", 0))
+
+    def decisions(self) -> dict[str, float]:
+        """The guard's decision and breaker counters at the end."""
+        return dict(self.stats().get("decisions", {}))
 
     def details(self) -> dict[str, str]:
         """Queues, parked work, dead letters, breaker and the guard's decisions at the end."""
@@ -191,3 +245,9 @@ def _by_reason(decisions: dict[str, float], prefix: str) -> str:
     parts = [f"{k[len(prefix):]} {int(v)}" for k, v in sorted(decisions.items())
              if k.startswith(prefix)]  # fmt: skip
     return ", ".join(parts) or "none"
+
+
+def call_target_s() -> float:
+    """The call duration cluster-cortex aims at, in compressed time (its README default)."""
+    name = "embed_call_target_s"
+    return float(_FIELDS[name].default) / COMPRESSION if name in _FIELDS else 10.0 / COMPRESSION

@@ -18,6 +18,8 @@ from bench.spiral.params import Params
 from bench.spiral.receiver import Stored
 
 EMBED_MODEL = "nomic-embed-text"
+# A stored item's key (kind, id, version) and the text embedded for it.
+Item = tuple[tuple[str, str, str], str]
 
 
 class NaiveReceiver:
@@ -67,37 +69,49 @@ class NaiveReceiver:
         """Nothing beyond the common rows: the naive receiver keeps no queues."""
         return {}
 
+    def decisions(self) -> dict[str, float]:
+        """None: it decides nothing."""
+        return {}
+
     def handle(self, path: str, body: dict[str, Any]) -> int:
         """Embed every item of a request, one call each, and store it; the HTTP status."""
         with self._pool:
-            if path == "/v1/alerts/alertmanager":
-                items = [(("alert", a["fingerprint"], a["startsAt"]), _alert_text(a))
-                         for a in body.get("alerts", [])]  # fmt: skip
-            elif path == "/v1/chats":
-                items = [(("chat", c["id"], m["id"]), m["text"])
-                         for c in body.get("conversations", []) for m in c["messages"]]  # fmt: skip
-            else:
+            items = request_items(path, body)
+            if items is None:
                 return 404
-            for key, text in items:
-                if not self._embed_and_store(key, text):
+            for item in items:
+                if not self.embed_and_store([item]):
                     return 500
         return 200
 
-    def _embed_and_store(self, key: tuple[str, str, str], text: str) -> bool:
+    def embed_and_store(self, items: list[Item]) -> bool:
+        """One `/api/embed` call for all `items`; each vector is stored under its key."""
         try:
             # No timeout, as in the seed: its calls answered "200 24s" and were waited for.
             response = requests.post(
-                self._embed_url, json={"model": EMBED_MODEL, "input": text}, timeout=None
-            )
+                self._embed_url, json={"model": EMBED_MODEL, "input": [t for _, t in items]},
+                timeout=None,
+            )  # fmt: skip
         except requests.RequestException:
             return False
         if response.status_code != 200:
             return False
-        vector = response.json()["embeddings"][0]
-        kind, *rest = key
+        vectors = response.json()["embeddings"]
         with self._lock:
-            (self._alerts if kind == "alert" else self._chats)[(rest[0], rest[1])] = vector
+            for ((kind, *rest), _), vector in zip(items, vectors, strict=True):
+                (self._alerts if kind == "alert" else self._chats)[(rest[0], rest[1])] = vector
         return True
+
+
+def request_items(path: str, body: dict[str, Any]) -> list[Item] | None:
+    """The (key, text) pairs a webhook or chat post carries; None for an unknown path."""
+    if path == "/v1/alerts/alertmanager":
+        return [(("alert", a["fingerprint"], a["startsAt"]), _alert_text(a))
+                for a in body.get("alerts", [])]  # fmt: skip
+    if path == "/v1/chats":
+        return [(("chat", c["id"], m["id"]), m["text"])
+                for c in body.get("conversations", []) for m in c["messages"]]  # fmt: skip
+    return None
 
 
 def _alert_text(alert: dict[str, Any]) -> str:

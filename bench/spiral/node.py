@@ -1,37 +1,63 @@
 """A simulated embedding node: Ollama's embed API on N cores shared by processor sharing.
 
 The model. The node has `cores` cores and a background load of `background_cores` (other
-pods, plus what the scenario adds: crash-looping pods restarting). Each embedding call, like
-Ollama without a CPU limit, tries to use every core, so k calls at once put a load of
-`k * cores + background` on the node:
+pods, plus what the scenario adds: crash-looping pods restarting). A call runs `t` threads:
+`options.num_thread` when the request sends it, else the node's `default_threads` (Ollama
+without a CPU limit runs one thread per core; a derived model with `PARAMETER num_thread 4`
+runs 4). Its work is `per_input_s * cores * n_inputs` core-seconds (`per_input_s` is one input
+on the whole idle node; Ollama embeds a list serially). With D the demand in runnable threads,
 
-    pressure = (k * cores + background) / cores = k + background / cores
+    D = sum of t over running calls + background + extra,    pressure = D / cores,
 
-A call needs `per_input_s * n_inputs` seconds of the whole node (Ollama embeds a list
-serially) and progresses at `1 / max(1, pressure)` of full speed, as every runnable thread
-gets an equal share. Pressure above 1.0 means more runnable work than cores: node02's load
-average above 16 in the incident. Completions are computed exactly from these rates by one
-scheduler thread, so latency is accurate to the thread wake-up time (about a millisecond).
+and every call progresses at `t * min(1, cores / D)` core-seconds per second, as every
+runnable thread gets an equal share of the cores. With `t = cores` this is
+`pressure = calls + background / cores` and `1 / max(1, pressure)` of full speed. Pressure
+above 1.0 means more runnable work than cores: node02's load average above 16 in the incident.
+Completions are computed exactly from these rates by one scheduler thread, so latency is
+accurate to the thread wake-up time (about a millisecond).
+
+The HTTP side, and the log of every call, are in nodeserver.py.
 """
 
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
-
-from bench.spiral.httpserver import QuietHandler, QuietServer
-from common.devembedder import embed_text
-
-_DONE_EPSILON_S = 1e-6
+_DONE_EPSILON = 1e-6  # core-seconds
+# A call counts as slowed by the node when it took this much longer than on an idle node.
+_HEALTHY_STRETCH = 1.05
 
 
 @dataclass
 class _Call:
-    remaining_s: float
+    remaining: float  # core-seconds
+    threads: int
     done: threading.Event = field(default_factory=threading.Event)
     ok: bool = True
+
+
+@dataclass
+class CallRecord:
+    """One `/api/embed` call as the node saw it (times are monotonic)."""
+
+    started_at: float
+    ended_at: float
+    inputs: int
+    threads: int
+    kind: str
+    num_thread_sent: bool
+    ideal_s: float
+    abandoned: bool = False
+
+    @property
+    def seconds(self) -> float:
+        """How long the call took."""
+        return self.ended_at - self.started_at
+
+    @property
+    def healthy(self) -> bool:
+        """Not slowed by an overloaded node: it took about its time on an idle node."""
+        return self.seconds <= self.ideal_s * _HEALTHY_STRETCH + 0.01
 
 
 @dataclass(frozen=True)
@@ -58,12 +84,16 @@ class NodeStats:
 class NodeModel:
     """Processor sharing of the node between running calls and the background load."""
 
-    def __init__(self, *, cores: int, background_cores: float, per_input_s: float) -> None:
+    def __init__(
+        self, *, cores: int, background_cores: float, per_input_s: float, default_threads: int
+    ) -> None:
         self.cores = cores
         self.background_cores = background_cores
         self.per_input_s = per_input_s
+        self.default_threads = default_threads
         self._cond = threading.Condition()
         self._calls: list[_Call] = []
+        self._threads = 0
         self._extra_cores = 0.0
         self._last = time.monotonic()
         self._integral = 0.0
@@ -77,14 +107,23 @@ class NodeModel:
         self._thread = threading.Thread(target=self._complete_loop, name="node", daemon=True)
         self._thread.start()
 
-    def embed(self, n_inputs: int) -> bool:
+    def threads_for(self, num_thread: int | None) -> int:
+        """Threads a call runs: what it asked for, else the node's default."""
+        return num_thread if num_thread is not None and num_thread > 0 else self.default_threads
+
+    def ideal_s(self, n_inputs: int, threads: int) -> float:
+        """How long `n_inputs` inputs take on `threads` threads of an otherwise idle node."""
+        return self.per_input_s * self.cores * n_inputs / min(threads, self.cores)
+
+    def embed(self, n_inputs: int, *, threads: int) -> bool:
         """Block for as long as `n_inputs` inputs take now; False if the node shut down."""
-        call = _Call(self.per_input_s * n_inputs)
+        call = _Call(self.per_input_s * self.cores * n_inputs, threads)
         with self._cond:
             if self._closed:
                 return False
             now = self._advance()
             self._calls.append(call)
+            self._threads += threads
             self._n_calls += 1
             self._n_inputs += n_inputs
             self._changed(now)
@@ -126,21 +165,29 @@ class NodeModel:
                 call.ok = False
                 call.done.set()
             self._calls.clear()
+            self._threads = 0
             self._cond.notify_all()
         self._thread.join(timeout=5)
 
+    def _demand(self) -> float:
+        return self._threads + self.background_cores + self._extra_cores
+
     def _pressure(self) -> float:
-        return len(self._calls) + (self.background_cores + self._extra_cores) / self.cores
+        return self._demand() / self.cores
+
+    def _share(self) -> float:
+        # Core-seconds per second each runnable thread gets.
+        return min(1.0, self.cores / max(self._demand(), 1e-9))
 
     def _advance(self) -> float:
-        # Every running call progressed at the same rate since the last change.
+        # Every running call progressed at its threads' share since the last change.
         now = time.monotonic()
         elapsed = now - self._last
         if elapsed > 0:
-            pressure = self._pressure()
-            rate = 1.0 / max(1.0, pressure)
+            share = self._share()
             for call in self._calls:
-                call.remaining_s -= elapsed * rate
+                call.remaining -= elapsed * call.threads * share
+            pressure = self._pressure()
             self._integral += elapsed * pressure
             if pressure > 1.0:
                 self._over_s += elapsed
@@ -161,10 +208,11 @@ class NodeModel:
         with self._cond:
             while not self._closed:
                 now = self._advance()
-                finished = [c for c in self._calls if c.remaining_s <= _DONE_EPSILON_S]
+                finished = [c for c in self._calls if c.remaining <= _DONE_EPSILON]
                 if finished:
-                    self._calls = [c for c in self._calls if c.remaining_s > _DONE_EPSILON_S]
+                    self._calls = [c for c in self._calls if c.remaining > _DONE_EPSILON]
                     for call in finished:
+                        self._threads -= call.threads
                         call.done.set()
                     self._changed(now)
                 self._cond.wait(timeout=self._next_completion_s())
@@ -172,96 +220,5 @@ class NodeModel:
     def _next_completion_s(self) -> float | None:
         if not self._calls:
             return None
-        rate = 1.0 / max(1.0, self._pressure())
-        return max(0.0, min(c.remaining_s for c in self._calls) / rate)
-
-
-class SimulatedNode:
-    """The node's model behind an HTTP server speaking Ollama's `/api/embed`, in a thread."""
-
-    def __init__(self, model: NodeModel, *, dim: int) -> None:
-        self.model = model
-        self.dim = dim
-        self._server = _Server(("127.0.0.1", 0), self)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def start(self) -> None:
-        """Serve in a daemon thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Fail calls in flight, stop serving and release the port."""
-        self.model.close()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def embed(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer one `/api/embed` request body as Ollama would, taking the model's time."""
-        raw = body.get("input")
-        texts = [raw] if isinstance(raw, str) and raw else raw or []
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            return 400, {"error": "invalid input type"}
-        started = time.perf_counter_ns()
-        if texts and not self.model.embed(len(texts)):
-            return 503, {"error": "server busy, please try again (node shutting down)"}
-        return 200, {
-            "model": body.get("model", ""),
-            "embeddings": [embed_text(text, self.dim) for text in texts],
-            "total_duration": time.perf_counter_ns() - started,
-            "load_duration": 0,
-            "prompt_eval_count": sum(len(t.split()) for t in texts),
-        }
-
-
-class _Server(QuietServer):
-    def __init__(self, address: tuple[str, int], node: SimulatedNode) -> None:
-        super().__init__(address, _Handler)
-        self.node = node
-
-
-class _Handler(QuietHandler):
-    server: _Server
-
-    def do_GET(self) -> None:
-        """`/api/version` and `/` for health checks."""
-        if self.path == "/api/version":
-            self._reply(200, {"version": "0.0.0-spiral-sim"})
-        elif self.path == "/":
-            self._reply(200, "Ollama is running")
-        else:
-            self._reply(404, {"error": f"GET {self.path} not found"})
-
-    def do_POST(self) -> None:
-        """`/api/embed` only."""
-        length = int(self.headers.get("Content-Length", "0") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        if self.path != "/api/embed":
-            self._reply(404, {"error": f"POST {self.path} not found"})
-            return
-        try:
-            request = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            self._reply(400, {"error": "invalid JSON body"})
-            return
-        self._reply(*self.server.node.embed(request if isinstance(request, dict) else {}))
-
-    def _reply(self, status: int, payload: object) -> None:
-        data = payload.encode() if isinstance(payload, str) else orjson.dumps(payload)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def start_node(
-    *, cores: int, background_cores: float, per_input_s: float, dim: int
-) -> SimulatedNode:
-    """A running simulated node on a free loopback port."""
-    model = NodeModel(cores=cores, background_cores=background_cores, per_input_s=per_input_s)
-    node = SimulatedNode(model, dim=dim)
-    node.start()
-    return node
+        share = self._share()
+        return max(0.0, min(c.remaining / (c.threads * share) for c in self._calls))

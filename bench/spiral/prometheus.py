@@ -10,6 +10,10 @@ Every scrape reads the node's average pressure over the last scrape interval and
 - **`NodeHighLoad{node="node02"}`** fires once pressure has been above 1.0 for
   `high_load_for_scrapes` scrapes (its `for:`), and resolves at the first scrape at or below 1.0.
 
+- **Steady alerts** (`steady_alerts_per_s`, 0 by default): while the chat job runs, pods on
+  another node become not ready at a steady rate (`KubePodNotReady{node="node03"}`), each a new
+  pod that recovers after `pod_recover_scrapes` scrapes: alert work whatever node02's pressure.
+
 Each firing is a new occurrence with its own `startsAt`; the fingerprint is stable per alert.
 """
 
@@ -81,6 +85,18 @@ def high_load_alert(pressure: float) -> AmAlert:
     return AmAlert(labels, annotations, fingerprint(labels), now_rfc3339())
 
 
+def steady_alert(index: int) -> AmAlert:
+    """KubePodNotReady for the `index`-th pod of a batch job on another node, firing now."""
+    pod = f"nightly-report-{index:04d}"
+    labels = {"alertname": "KubePodNotReady", "severity": "warning", "namespace": "batch",
+              "pod": pod, "node": "node03"}  # fmt: skip
+    annotations = {
+        "summary": f"Pod batch/{pod} has been in a non-ready state for longer than 15 minutes",
+        "description": "Readiness probe failed: connection refused",
+    }
+    return AmAlert(labels, annotations, fingerprint(labels), now_rfc3339())
+
+
 def pod_names(n: int, seed: int) -> list[tuple[str, str]]:
     """`n` (namespace, pod) pairs in a fixed shuffled order."""
     rng = random.Random(seed)
@@ -105,6 +121,9 @@ class Prometheus:
         self._high_load: AmAlert | None = None
         self._over = 0
         self._calm = 0
+        self._steady: list[tuple[AmAlert, int]] = []
+        self._steady_due = 0.0
+        self.steady_alerts = 0
         self.samples: list[Sample] = []
         self.first_pressure_alert_s: float | None = None
         self.pressure_alerts = 0
@@ -137,6 +156,7 @@ class Prometheus:
             t = round(mark.at - self._t0, 3)
             self.samples.append(Sample(t, pressure))
             self._evaluate(pressure, t)
+            self._steady_alerts(t)
 
     def _evaluate(self, pressure: float, t: float) -> None:
         high = pressure > 1.0
@@ -148,6 +168,21 @@ class Prometheus:
             self._recover_pods()
         self._model.set_extra_load(self._p.restart_cores_per_pod * len(self._failing))
         self._node_high_load(pressure, t)
+
+    def _steady_alerts(self, t: float) -> None:
+        recovered = [a for a, scrapes in self._steady if scrapes >= self._p.pod_recover_scrapes]
+        for alert in recovered:
+            self._am.update(replace(alert, ends_at=now_rfc3339()))
+        self._steady = [(a, n + 1) for a, n in self._steady if n < self._p.pod_recover_scrapes]
+        if t > self._p.storm_s:
+            return
+        self._steady_due += self._p.steady_alerts_per_s * self._p.scrape_s
+        while self._steady_due >= 1.0:
+            self._steady_due -= 1.0
+            alert = steady_alert(self.steady_alerts)
+            self.steady_alerts += 1
+            self._steady.append((alert, 0))
+            self._am.update(alert)
 
     def _fail_pods(self, n: int) -> None:
         healthy = [i for i in range(len(self._pods)) if i not in self._failing][:n]

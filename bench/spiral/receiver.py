@@ -42,5 +42,8 @@ class Receiver(Protocol):
     def details(self) -> dict[str, str]:
         """Receiver-specific rows for the report (queues, parked, breaker, ...)."""
 
+    def decisions(self) -> dict[str, float]:
+        """Counters of the receiver's own decisions (sheds, breaker transitions), if any."""
+
     def stop(self) -> None:
         """Stop everything it started."""

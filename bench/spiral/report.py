@@ -4,7 +4,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict
 
-from bench.spiral.cortex import cortex_env
+from bench.spiral.cortex import cortex_env, ignored_settings
 from bench.spiral.params import Params
 from bench.spiral.run import Result
 
@@ -104,18 +104,19 @@ def _line(label: str, cells: list[str]) -> str:
     return f"{label:<46}" + "".join(f"{cell:<34}" for cell in cells).rstrip()
 
 
-def timelines(results: list[Result], *, width: int = 72) -> str:
-    """Per receiver, the 1 s pressure samples squeezed into one line (max per character)."""
-    n = max((len(r.samples) for r in results), default=0)
+def timelines(results: list[tuple[str, Result]], *, width: int = 72) -> str:
+    """Per labelled run, the 1 s pressure samples squeezed into one line (max per character)."""
+    n = max((len(r.samples) for _, r in results), default=0)
     step = max(1, math.ceil(n / width))
+    label_width = max([16, *(len(label) + 2 for label, _ in results)])
     lines = [
         f"pressure over time, 1 char = {step} s from the storm's start "
         "('.' <= 1.0, digit = whole part above 1.0, '#' >= 10):"
     ]
-    for r in results:
+    for label, r in results:
         chunks = [r.samples[i : i + step] for i in range(0, len(r.samples), step)]
         line = "".join(_level(max(s.pressure for s in chunk)) for chunk in chunks)
-        lines.append(f"  {r.receiver:<16}{line}")
+        lines.append(f"  {label:<{label_width}}{line}")
     return "\n".join(lines)
 
 
@@ -151,15 +152,30 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def parameters(params: Params) -> str:
-    """The run's parameters and the cluster-cortex settings that differ from the defaults."""
-    hidden = ("receivers", "keep_logs")
-    values = ", ".join(f"{k}={v}" for k, v in asdict(params).items() if k not in hidden)
+def parameters(params: Params, base: Params | None = None) -> str:
+    """The run's parameters and cluster-cortex settings; with `base`, only what differs."""
+    hidden = ("receivers", "keep_logs", "profile")
+    before = asdict(base) if base else {}
+    values = ", ".join(f"{k}={v}" for k, v in asdict(params).items()
+                       if k not in hidden and (k not in before or before[k] != v))  # fmt: skip
+    full_per_s = params.node_capacity_inputs_per_s
+    safe_per_s = params.free_cores / (params.per_input_s * params.cores)
+    offered = params.chat_offered_per_s
     derived = (
-        f"node capacity {params.node_capacity_inputs_per_s:.0f} inputs/s at full speed; "
-        f"chat job offers {params.chat_offered_per_s:.0f} messages/s "
-        f"({params.chat_offered_per_s * params.per_input_s:.1f}x capacity); "
-        f"background pressure {params.background_cores / params.cores:.2f}"
+        f"node capacity {full_per_s:.3g} inputs/s at full speed, {safe_per_s:.3g} on the "
+        f"{params.free_cores:g} free cores; chat job offers {offered:.0f} messages/s "
+        f"({offered / full_per_s:.1f}x full speed, {offered / safe_per_s:.1f}x the free cores); "
+        f"background pressure {params.background_cores / params.cores:.2f}; "
+        f"a call without num_thread runs {params.node_threads} threads"
     )
-    env = " ".join(f"{k}={v}" for k, v in cortex_env(params).items())
-    return f"parameters: {values}\n{derived}\ncluster-cortex settings: {env}"
+    env_before = cortex_env(base) if base else {}
+    env = " ".join(f"{k}={v}" for k, v in cortex_env(params).items() if env_before.get(k) != v)
+    ignored = ignored_settings(params)
+    lines = [
+        f"[{params.profile}] parameters{' (differing)' if base else ''}: {values or '-'}",
+        derived,
+        f"cluster-cortex settings{' (differing)' if base else ''}: {env or '-'}",
+    ]
+    if ignored:
+        lines.append(f"not in this tree, so not set: {' '.join(ignored)}")
+    return "\n".join(lines)
