@@ -88,8 +88,8 @@ class EmbedderStats(TypedDict):
     peak_in_flight: int
     errors: int
     texts: list[str]
-    # How many calls sent each `options.num_thread` (None: no thread count asked for).
-    num_threads: dict[int | None, int]
+    # How many calls asked for each `options.num_thread` ("default": no thread count asked).
+    num_threads: dict[str, int]
 
 
 @dataclass
@@ -113,7 +113,7 @@ class _Counters:
     peak_in_flight: int = 0
     errors: int = 0
     texts: list[str] = field(default_factory=list)
-    num_threads: dict[int | None, int] = field(default_factory=dict)
+    num_threads: dict[str, int] = field(default_factory=dict)
 
 
 _LIMITS: dict[str, tuple[type, float, float]] = {
@@ -330,8 +330,8 @@ class DevEmbedder:
             self._counters.calls += 1
             self._counters.inputs += len(texts)
             self._counters.texts.extend(texts)
-            threads = self._counters.num_threads
-            threads[num_thread] = threads.get(num_thread, 0) + 1
+            threads, asked = self._counters.num_threads, str(num_thread or "default")
+            threads[asked] = threads.get(asked, 0) + 1
             # Bounded so a long `cortex dev` session or a benchmark cannot grow without limit.
             del self._counters.texts[:-TEXTS_KEPT]
         return vectors

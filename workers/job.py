@@ -112,16 +112,21 @@ def _settle_patiently(r: redis.Redis, settlement: Settlement, embedder: GuardedE
     # The embedding is done and nothing else can progress while Redis is away: wait for it
     # (the worker's lease keeps the message from being put back meanwhile).
     deadline = time.monotonic() + SETTLE_PATIENCE_S
-    while True:
-        try:
-            settle(r, settlement)
-            return
-        except redis.RedisError as exc:
-            if time.monotonic() >= deadline:
-                embedder.keep()
-                raise HandOffFailed(f"could not settle: {exc}") from exc
-            log.warning("waiting for Redis to settle task %s: %s", settlement.delivery.task_id, exc)
-            time.sleep(1.0)
+    try:
+        while True:
+            try:
+                settle(r, settlement)
+                return
+            except redis.RedisError as exc:
+                if time.monotonic() >= deadline:
+                    raise HandOffFailed(f"could not settle: {exc}") from exc
+                log.warning("waiting for Redis to settle %s: %s", settlement.delivery.task_id, exc)
+                time.sleep(1.0)
+    except BaseException:
+        # Not settled (Redis away too long, a time limit): the items run again, and read
+        # the vectors from the spool instead of embedding them again.
+        embedder.keep()
+        raise
 
 
 def _give_back(r: redis.Redis, claimed: gather.Claim) -> None:

@@ -28,7 +28,7 @@ def test_alert_becomes_searchable_and_resends_cost_nothing(make_stack: type[Stac
     # Only the interactive search embedded anything after the first notification.
     assert stack.embedder.stats()["calls"] == calls_after_first + 1
     # The client's CPU cap: every call, the worker's and the search's, asked for 4 threads.
-    assert stack.embedder.stats()["num_threads"] == {4: calls_after_first + 1}
+    assert stack.embedder.stats()["num_threads"] == {"4": calls_after_first + 1}
     metrics = requests.get(stack.gateway_url + "/metrics", timeout=10).text
     assert 'cortex_gateway_items_total{kind="alert",outcome="duplicate"} 50.0' in metrics
     assert 'cortex_gateway_items_total{kind="alert",outcome="accepted"} 1.0' in metrics
