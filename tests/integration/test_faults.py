@@ -35,28 +35,6 @@ def test_pool_child_killed_mid_task_is_redelivered_and_stored_once(make_stack: t
     assert len(stack.search("mailu crash looping", kind="alert", limit=10)) == 1
 
 
-def test_whole_worker_killed_mid_task_is_redelivered_after_visibility_timeout(
-    make_stack: type[Stack],
-) -> None:
-    short = {f"CORTEX_{kind}_{limit}": value for kind in ("ALERTS", "CHATS", "STORE")
-             for limit, value in (("SOFT_TIME_LIMIT_S", "3"), ("TIME_LIMIT_S", "4"))}  # fmt: skip
-    stack = make_stack(CORTEX_VISIBILITY_TIMEOUT_S="6", **short)
-    stack.embedder.configure(delay_s=2)
-    stack.worker("store")
-    worker = stack.worker("alerts")
-    stack.gateway()
-    stack.post("/v1/alerts/alertmanager", payloads.notification(payloads.alert()))
-    wait_until(lambda: in_flight(stack), timeout_s=20, what="the embedding call to start")
-    worker.signal(signal.SIGKILL)  # main process and pool child: nobody acks or requeues
-    assert stack.stats()["in_flight"] == 1  # the message waits in kombu's unacked hash
-
-    stack.embedder.configure(delay_s=0)
-    stack.worker("alerts", name="alerts-2")
-    stack.wait_stored("alert", 1, timeout_s=90)
-    assert stack.stats()["stored"]["alert"] == 1
-    assert len(stack.search("mailu crash looping", kind="alert", limit=10)) == 1
-
-
 def test_redis_restart_gives_503_then_recovers_without_loss(make_stack: type[Stack]) -> None:
     stack = make_stack().full()
     before = payloads.alert("BeforeOutage", fingerprint="b0")
