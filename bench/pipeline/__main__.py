@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from bench.pipeline.direct import Direct, sweep, thread_counts
+from bench.pipeline.direct import Direct, sweep
 from bench.pipeline.meter import MeteredEmbedder
 from bench.pipeline.params import Params, parse_args
 from bench.pipeline.report import (
@@ -20,7 +20,7 @@ from bench.pipeline.report import (
     scenario_table,
     verdicts,
 )
-from bench.pipeline.scenario import NotStored, Outcome, log, run, scenarios
+from bench.pipeline.scenario import NotStored, Outcome, log, run, scenarios, warm_up
 from bench.pipeline.stack import Stack
 
 
@@ -52,11 +52,12 @@ def _measure(stack: Stack, embedder: MeteredEmbedder, params: Params) -> int:
     log("starting cluster-cortex (redis-server, workers, controller, gateway)")
     try:
         stack.start(embedder.url)
+        log("warm-up: one alert end to end, so the guard has learned the embedder's speed")
+        warm_up(stack, params)
     except (RuntimeError, OSError) as exc:
         log(f"cluster-cortex did not start: {exc}")
         return 1
-    threads = " and ".join(str(n) for n in thread_counts(params))
-    log(f"direct baseline: {threads} threads, {params.direct_s:g} s per batch size")
+    log(f"direct baseline: {params.slots_cap} threads, {params.direct_s:g} s per batch size")
     direct = sweep(embedder, params)
     outcomes: list[Outcome] = []
     for scenario in scenarios(params):

@@ -1,10 +1,9 @@
 """The baseline: the embedder's own best throughput, measured directly with optimal batches.
 
-As many client threads as the concurrency cap (what alerts may use), and then as many as the
-cap less the reserved slots (what chats may use), send batches of one size straight to
-`/api/embed`, back to back, for a fixed time; inputs embedded over the time the calls took
-is the backend's throughput at that batch size and thread count. No Redis, no Celery, no
-Qdrant.
+As many client threads as the concurrency cap (the slots alerts may use, and chats too by
+borrowing the reserved ones) send batches of one size straight to `/api/embed`, back to back,
+for a fixed time; inputs embedded over the time the calls took is the backend's throughput at
+that batch size. No Redis, no Celery, no Qdrant.
 """
 
 import threading
@@ -105,29 +104,14 @@ def measure(
     )
 
 
-def thread_counts(params: Params) -> list[int]:
-    """The cap (alerts' slots) and, if it differs and is at least 1, chats' bulk allowance."""
-    counts = [params.slots_cap]
-    if 1 <= params.bulk_slots < params.slots_cap:
-        counts.append(params.bulk_slots)
-    return counts
-
-
 def sweep(embedder: MeteredEmbedder, params: Params) -> list[Direct]:
-    """Every batch size of `batch_sizes` at every thread count of `thread_counts`."""
+    """Every batch size of `batch_sizes` from as many threads as the cap."""
     return [
-        measure(embedder, batch_size=size, concurrency=threads, duration_s=params.direct_s)
-        for threads in thread_counts(params)
+        measure(embedder, batch_size=size, concurrency=params.slots_cap, duration_s=params.direct_s)
         for size in batch_sizes(params)
     ]
 
 
-def at(results: list[Direct], threads: int) -> list[Direct]:
-    """The measurements made from `threads` client threads."""
-    return [r for r in results if r.concurrency == threads]
-
-
-def best(results: list[Direct], params: Params, threads: int | None = None) -> Direct:
-    """The measurement at the configured batch size from `threads` (default: the cap)."""
-    threads = threads or params.slots_cap
-    return next(r for r in at(results, threads) if r.batch_size == params.embed_batch_size)
+def best(results: list[Direct], params: Params) -> Direct:
+    """The measurement at the configured batch size."""
+    return next(r for r in results if r.batch_size == params.embed_batch_size)

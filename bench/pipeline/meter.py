@@ -49,9 +49,11 @@ class MeteredEmbedder(DevEmbedder):
             server.RequestHandlerClass = _NagleHandler
         return server
 
-    def _metered_embed(self, model: str, texts: list[str], dim: int) -> list[list[float]]:
+    def _metered_embed(
+        self, model: str, texts: list[str], dim: int, num_thread: int | None = None
+    ) -> list[list[float]]:
         started = time.monotonic()
-        vectors = super()._metered_embed(model, texts, dim)
+        vectors = super()._metered_embed(model, texts, dim, num_thread)
         call = Call(started=started, ended=time.monotonic(), inputs=len(texts), kind=kind_of(texts))
         with self._log_lock:
             self._log.append(call)
@@ -78,6 +80,8 @@ class CallSummary:
     busy_s: float
     # Time within the span with at least one call running.
     covered_s: float
+    # The most of these calls running at once.
+    peak_in_flight: int
 
     @property
     def calls(self) -> int:
@@ -115,16 +119,29 @@ def _covered_s(calls: list[Call]) -> float:
     return total
 
 
+def _peak(calls: list[Call]) -> int:
+    """The most calls running at once (a call ending as another starts does not overlap it)."""
+    events = sorted([(c.started, 1) for c in calls] + [(c.ended, -1) for c in calls])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
 def summarize(calls: list[Call]) -> CallSummary:
-    """Sizes, busy time and span of a window of calls (zeros when empty)."""
+    """Sizes, busy time, span and peak in flight of a window of calls (zeros when empty)."""
     if not calls:
-        return CallSummary(sizes=[], first_start=0.0, last_end=0.0, busy_s=0.0, covered_s=0.0)
+        return CallSummary(
+            sizes=[], first_start=0.0, last_end=0.0, busy_s=0.0, covered_s=0.0, peak_in_flight=0
+        )
     return CallSummary(
         sizes=[c.inputs for c in calls],
         first_start=min(c.started for c in calls),
         last_end=max(c.ended for c in calls),
         busy_s=sum(c.ended - c.started for c in calls),
         covered_s=_covered_s(calls),
+        peak_in_flight=_peak(calls),
     )
 
 

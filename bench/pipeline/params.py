@@ -2,13 +2,19 @@
 
 The embedder's cost is fixed (`delay_s` per call plus `per_input_delay_s` per input), so the
 best possible throughput is known in closed form and measured directly in the same run.
-`--quick` shrinks the traffic and the timeouts only; `--set NAME=VALUE` changes any number.
+`--quick` shrinks the traffic and the timeouts only; `--set NAME=VALUE` changes any number,
+except to a cost at which cluster-cortex would cut its calls below `embed_batch_size` (the
+direct best is measured at that size, so such a run would have no fair baseline).
 """
 
 import argparse
 from dataclasses import dataclass, fields, replace
 
+from common.pace import Pace
+from common.settings import CommonSettings
+
 SCENARIOS = ("alerts", "chats", "mixed")
+_UNCAPPED = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -25,15 +31,16 @@ class Params:
     slots_cap: int = 2
     slots_reserved: int = 1
     embed_batch_size: int = 32
-    # Worker processes (CORTEX_ALERTS/CHATS_CONCURRENCY); 0: one more than the slots that
-    # kind may use, so a process already waiting takes a slot the moment one is released.
+    # Worker processes (CORTEX_ALERTS/CHATS_CONCURRENCY); 0: cluster-cortex's default, one
+    # more than the cap for both kinds (chats may borrow up to the cap), so a process already
+    # waiting takes a slot the moment one is released.
     alerts_concurrency: int = 0
     chats_concurrency: int = 0
     # 1: Qdrant's local-mode folder on tmpfs (/dev/shm). Local mode commits an SQLite
     # transaction per point, so on a disk the store worker measures fsync latency instead.
     qdrant_tmpfs: int = 1
-    # The direct baseline: seconds per batch size, from `slots_cap` client threads and again
-    # from `bulk_slots` (what chats may use).
+    # The direct baseline: seconds per batch size, from `slots_cap` client threads (what
+    # alerts and, borrowing the reserved slots, chats may use).
     direct_s: float = 4.0
     # Traffic: distinct alerts (webhooks of 1..max_alerts_per_webhook) and chat messages.
     alerts: int = 6000
@@ -52,9 +59,9 @@ class Params:
     keep_logs: bool = False
 
     @property
-    def bulk_slots(self) -> int:
-        """Slots chats may use: the cap less those kept for alerts and search."""
-        return self.slots_cap - self.slots_reserved
+    def chat_slots(self) -> int:
+        """Slots chats may use: the whole cap, the reserved ones borrowed while no alert waits."""
+        return self.slots_cap
 
     @property
     def alerts_processes(self) -> int:
@@ -63,8 +70,8 @@ class Params:
 
     @property
     def chats_processes(self) -> int:
-        """The chats worker's processes: as set, else one more than the bulk slots."""
-        return self.chats_concurrency or max(0, self.bulk_slots) + 1
+        """The chats worker's processes: as set, else one more than the slots chats may use."""
+        return self.chats_concurrency or self.chat_slots + 1
 
     @property
     def best_call_s(self) -> float:
@@ -75,11 +82,32 @@ class Params:
         """The closed-form best of `slots` calls of full batches back to back."""
         return slots * self.embed_batch_size / self.best_call_s
 
-    def posts_chats(self) -> bool:
-        """Whether any scenario asked for posts chat messages."""
-        return ("chats" in self.scenarios and self.chats > 0) or (
-            "mixed" in self.scenarios and self.mixed_chats > 0
-        )
+    def call_size(self, target_s: float) -> int:
+        """Inputs a call meant to last `target_s` may carry at this cost (before the batch cap).
+
+        The guard sizes calls from the latency per input it learned (common/pace.py), never
+        below the adaptive latency floor. It first learns it from a one-input call (the
+        warm-up), the dearest per input, then drifts towards what full calls cost; sizing
+        from the first keeps this on the safe side.
+        """
+        floor_s = _default("adaptive_latency_floor_s")
+        per_input_s = max(floor_s, self.delay_s + self.per_input_delay_s)
+        # Uncapped by the batch size, so the report can show the headroom.
+        return Pace(baseline_s=per_input_s).batch(target_s, _UNCAPPED)
+
+
+def _default(name: str) -> float:
+    """A CommonSettings default the benchmark leaves as cluster-cortex ships it."""
+    value: float = CommonSettings.model_fields[name].default
+    return value
+
+
+def call_targets() -> dict[str, float]:
+    """The targets that size calls (an own slot's call, a borrowed slot's), by setting name."""
+    return {
+        "CORTEX_EMBED_CALL_TARGET_S": _default("embed_call_target_s"),
+        "CORTEX_SLOTS_BORROW_TARGET_S": _default("slots_borrow_target_s"),
+    }
 
 
 def quick(params: Params) -> Params:
@@ -132,6 +160,11 @@ def _overridden(params: Params, pairs: list[str], parser: argparse.ArgumentParse
     if params.slots_reserved < 1 or params.alerts_concurrency < 0 or params.chats_concurrency < 0:
         parser.error("slots_reserved must be at least 1 (as cluster-cortex requires), and the "
                      "concurrencies 0 (derived) or more")  # fmt: skip
-    if params.bulk_slots < 1 and params.posts_chats():
-        parser.error("slots_reserved must be below slots_cap: chats could never get a slot")
+    for name, target_s in call_targets().items():
+        if (size := params.call_size(target_s)) < params.embed_batch_size:
+            parser.error(
+                f"at {params.best_call_s:g} s per full call, {name}={target_s:g} cuts calls to "
+                f"{size} inputs while the direct best is measured at embed_batch_size="
+                f"{params.embed_batch_size}: set embed_batch_size={size} or a lower cost"
+            )
     return params

@@ -165,6 +165,24 @@ def run(stack: Stack, embedder: MeteredEmbedder, scenario: Scenario, params: Par
     return outcome
 
 
+def warm_up(stack: Stack, params: Params) -> None:
+    """One alert end to end, untimed: the guard learns the backend's speed from it.
+
+    Until a first call taught it, the guard embeds one input per call; it keeps what it
+    learned in Redis for the life of a deployment, so the scenarios measure the steady state.
+    """
+    poster = Poster(stack.url, alert_posts(1, max_per_webhook=1, tag="warmup", seed=0), threads=1)
+    before = stack.stats()
+    poster.start()
+    try:
+        _, stored_at = _wait_stored(stack, poster, Sampled(), before, time.monotonic(), params)
+    finally:
+        poster.stop()
+    if stored_at is None or poster.result.accepted["alert"] != 1:
+        raise RuntimeError(f"the warm-up alert was not stored: {dict(poster.result.statuses)}")
+    _settle(stack)
+
+
 def _stored_since(stats: dict[str, Any], before: dict[str, Any]) -> dict[str, int]:
     if not stats:
         return dict.fromkeys(KINDS, 0)

@@ -20,11 +20,13 @@ import requests
 from bench.pipeline.params import Params
 from common.cli.procs import Child, cortex_argv, free_port
 from common.redisserver import RedisServer
+from common.settings import CommonSettings
 
 _START_TIMEOUT_S = 90
 # Per-minute budgets far above anything this benchmark can push through the embedder.
 _BUDGET_PER_MIN = 100_000
 _TMPFS = Path("/dev/shm")
+_NUM_THREAD: int = CommonSettings.model_fields["embed_num_thread"].default
 
 
 def cortex_env(params: Params) -> dict[str, str]:
@@ -33,7 +35,11 @@ def cortex_env(params: Params) -> dict[str, str]:
         # Cheap vectors: the embedder's cost is the configured delay, not vector arithmetic.
         "CORTEX_EMBED_DIM": str(params.embed_dim),
         "CORTEX_SLOTS_CAP": str(params.slots_cap),
-        # Stated even at its default: the chats' baseline is measured at cap - reserved.
+        # The cap is min(CORTEX_SLOTS_CAP, budget / threads per call); the dev embedder's cost
+        # does not depend on threads, so the budget is what makes slots_cap the cap (at the
+        # default slots_cap=2 it is the README's 8).
+        "CORTEX_EMBED_CPU_BUDGET": str(params.slots_cap * _NUM_THREAD),
+        # Stated even at its default: it decides when chats may borrow in the mixed scenario.
         "CORTEX_SLOTS_RESERVED": str(params.slots_reserved),
         "CORTEX_EMBED_BATCH_SIZE": str(params.embed_batch_size),
         # Celery's per-worker rate_limit drains a backlog at about one task a second; the
@@ -52,8 +58,11 @@ def cortex_env(params: Params) -> dict[str, str]:
         # Every alert embedded as itself: a storm digest would embed many alerts in one input.
         "CORTEX_STORM_THRESHOLD": "100000",
         "CORTEX_CONTROLLER_INTERVAL_S": "0.5",
-        # One process more than the slots each kind may use: the spare one is already
+        # cluster-cortex's default (the cap + 1, chats borrowing up to the cap too) unless
+        # --set; stated so that the report shows what ran. The spare process is already
         # waiting for a slot when a call ends, so no slot idles while a task is fetched.
+        # CORTEX_EMBED_CALL_TARGET_S and CORTEX_SLOTS_BORROW_TARGET_S stay at their defaults:
+        # params refuses a cost at which either would cut calls below the batch size.
         "CORTEX_ALERTS_CONCURRENCY": str(params.alerts_processes),
         "CORTEX_CHATS_CONCURRENCY": str(params.chats_processes),
     }
@@ -97,6 +106,9 @@ class Stack:
             elif child.name == "controller":
                 child.wait_for_log("controller running", timeout_s=_START_TIMEOUT_S)
         self._wait_gateway()
+        cap = self.stats().get("concurrency", {}).get("cap")
+        if cap != self._params.slots_cap:
+            raise RuntimeError(f"cluster-cortex runs with cap {cap}, not {self._params.slots_cap}")
 
     def stats(self) -> dict[str, Any]:
         """The gateway's `/v1/stats`; an empty dict if it does not answer."""
