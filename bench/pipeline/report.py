@@ -240,7 +240,7 @@ def verdicts(outcomes: list[Outcome], direct: list[Direct], params: Params) -> s
             )
             continue
         lines.append(
-            f"{o.scenario.name}: end to end {got:.2f}x the direct best under the same slot "
+            f"{o.scenario.name}: end to end {got:.3f}x the direct best under the same slot "
             f"policy, {base.inputs_per_s:.0f} items/s "
             f"(target >= {params.target_ratio:.2f}x): {_yes(got >= params.target_ratio)}; "
             f"peak in flight {o.peak_in_flight} <= cap {params.slots_cap}: "
