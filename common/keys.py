@@ -13,6 +13,8 @@ SLOTS = PREFIX + "slots"
 SLOTS_FREED = PREFIX + "slots:freed"
 # Alert and search calls waiting for a slot: bulk work does not borrow while any waits.
 SLOT_WAITERS = PREFIX + "slots:waiters"
+# Wake-ups of a freed slot while an alert or search call waits: only those listen here.
+SLOTS_FREED_PRIORITY = PREFIX + "slots:freed:priority"
 # Queued messages a worker took over to fill its batch, indexed by when to give them back.
 CLAIMS = PREFIX + "claims"
 CLAIM = PREFIX + "claim:"

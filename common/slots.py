@@ -58,6 +58,21 @@ return 0
 """
 
 
+# KEYS: slots zset, waiters zset, wake-up list for everyone, wake-up list for alerts and search.
+# ARGV: token, now, most wake-ups kept. A freed slot wakes an alert or search call first while
+# one waits: a chat woken instead could not take it and would leave it idle until the next poll.
+_RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+local list = KEYS[3]
+if redis.call('ZCOUNT', KEYS[2], ARGV[2], '+inf') > 0 then list = KEYS[4] end
+redis.call('LPUSH', list, 1)
+-- Wake-ups nobody waited for must not pile up: a few stale ones cost a retry each.
+redis.call('LTRIM', list, 0, tonumber(ARGV[3]) - 1)
+redis.call('EXPIRE', list, 60)
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Grant:
     """A held slot: its token, and whether it is a reserved slot borrowed by bulk work."""
@@ -72,6 +87,7 @@ class SlotPool:
     def __init__(self, r: redis.Redis, *, cap: int, reserved: int, recover_s: float = 30.0) -> None:
         self._redis = r
         self._acquire = r.register_script(_ACQUIRE)
+        self._release = r.register_script(_RELEASE)
         self.cap = cap
         self.reserved = reserved
         self.recover_s = recover_s
@@ -95,11 +111,12 @@ class SlotPool:
         """Wait up to `wait_s` for a slot; None if none came free.
 
         A release wakes one waiter at once (a slot left idle between calls is backend
-        throughput lost); the growing timeout covers leases that expire with no release, and
-        alert and search waiters look again often, since a bulk waiter may take the wake-up.
+        throughput lost), an alert or search waiter first; the growing timeout covers leases
+        that expire with no release.
         """
         deadline = time.monotonic() + wait_s
         delay, most = 0.05, 1.0 if bulk else _PRIORITY_POLL_S
+        wake_ups = [keys.SLOTS_FREED] if bulk else [keys.SLOTS_FREED_PRIORITY, keys.SLOTS_FREED]
         token = uuid.uuid4().hex
         try:
             while True:
@@ -107,7 +124,7 @@ class SlotPool:
                 remaining = deadline - time.monotonic()
                 if grant or remaining <= 0:
                     return grant
-                self._redis.blpop([keys.SLOTS_FREED], timeout=max(0.01, min(delay, remaining)))
+                self._redis.blpop(wake_ups, timeout=max(0.01, min(delay, remaining)))
                 delay = min(delay * 2, most)
         finally:
             if not bulk:
@@ -115,13 +132,8 @@ class SlotPool:
 
     def release(self, token: str) -> None:
         """Give a slot back and wake one waiter (a lost release only costs its lease)."""
-        with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrem(keys.SLOTS, token)
-            pipe.lpush(keys.SLOTS_FREED, 1)
-            # Wake-ups nobody waited for must not pile up: a few stale ones cost a retry each.
-            pipe.ltrim(keys.SLOTS_FREED, 0, self.cap - 1)
-            pipe.expire(keys.SLOTS_FREED, 60)
-            pipe.execute()
+        wake_ups = [keys.SLOTS, keys.SLOT_WAITERS, keys.SLOTS_FREED, keys.SLOTS_FREED_PRIORITY]
+        self._release(keys=wake_ups, args=[token, time.time(), self.cap])
 
     def in_use(self) -> int:
         """Slots held by live leases right now."""

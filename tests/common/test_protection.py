@@ -164,3 +164,15 @@ def test_a_shrunken_limit_recovers_when_nothing_is_observed(r: fakeredis.FakeRed
     time.sleep(0.35)
     assert pool.try_acquire(bulk=True, lease_s=5) is not None
     assert int(r.hget("cortex:limiter", "limit") or 0) == 2
+
+
+def test_a_freed_slot_wakes_a_waiting_alert_before_any_chat(r: fakeredis.FakeRedis) -> None:
+    pool = SlotPool(r, cap=1, reserved=1)
+    held = pool.try_acquire(bulk=False, lease_s=30)
+    assert held is not None
+    pool.release(held.token)  # nobody waits for alerts: everyone's wake-up
+    assert (r.llen("cortex:slots:freed"), r.llen("cortex:slots:freed:priority")) == (1, 0)
+    held = pool.try_acquire(bulk=False, lease_s=30)
+    assert held is not None and pool.try_acquire(bulk=False, lease_s=30, token="alert") is None
+    pool.release(held.token)  # an alert waits: only alert and search waiters hear this one
+    assert r.llen("cortex:slots:freed:priority") == 1
