@@ -6,13 +6,13 @@ from functools import cache
 
 import orjson
 
-from common import drain
 from common.alertmanager import Notification
 from common.chats import ChatBatch
 from common.contract import Priority, Queue, Task, alert_priority, queue_keys
 from common.enqueue import Admission, Candidate, Offer, Route
 from common.items import alert_fields, chat_messages
 from common.keys import parked
+from common.protect import drain
 from common.settings import GatewaySettings
 from gateway.pressure import PressureWatch
 from gateway.storm import StormWatch

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from common import drain, stats
+from common import stats
 from common.chats import ChatBatch
 from common.enqueue import Refused
+from common.protect import drain
 from gateway.auth import check_token
 from gateway.body import parse, read_body
 from gateway.errors import ApiError, JSONBody

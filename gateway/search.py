@@ -17,7 +17,7 @@ from common import envelope, keys
 from common.contract import Priority, Queue, Task, queue_key
 from common.embedder import Embedder
 from common.errors import CortexError, Shed
-from common.guard import EmbedGuard
+from common.protect.guard import EmbedGuard
 from gateway.errors import ApiError
 from gateway.metrics import SEARCHES
 

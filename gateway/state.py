@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from common.embedder import ollama_embedder
 from common.enqueue import Enqueuer
-from common.guard import EmbedGuard
+from common.protect.guard import EmbedGuard
+from common.protect.telemetry import RedisCollector
 from common.settings import GatewaySettings
-from common.telemetry import RedisCollector
 from gateway.pressure import PressureWatch
 from gateway.search import Searcher
 from gateway.storm import StormWatch

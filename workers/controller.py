@@ -13,9 +13,10 @@ import time
 import redis
 from kombu.exceptions import OperationalError
 
-from common import digest, keys, parking, telemetry
+from common import keys
 from common.contract import Queue
-from common.guard import EmbedGuard
+from common.protect import digest, parking, telemetry
+from common.protect.guard import EmbedGuard
 from common.settings import WorkerSettings, get_worker_settings
 from common.stats import read_snapshot
 from workers.app import create_app

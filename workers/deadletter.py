@@ -8,7 +8,7 @@ import redis
 
 from common import keys
 from common.contract import TASK_QUEUES, Task
-from common.parking import dead_letter_entry
+from common.protect.parking import dead_letter_entry
 
 log = logging.getLogger(__name__)
 

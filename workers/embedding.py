@@ -5,11 +5,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from common.digest import digest_text
 from common.embedder import Embedder
 from common.errors import PermanentError
 from common.items import AlertItem, ChatItem
 from common.points import Kind, Point
+from common.protect.digest import digest_text
 from common.text import alert_text, chat_text
 
 ItemT = TypeVar("ItemT", AlertItem, ChatItem)

@@ -21,7 +21,8 @@ from typing import Any
 import orjson
 import redis
 
-from common import keys, telemetry
+from common import keys
+from common.protect import telemetry
 
 _OWNER_SEP = "/"
 

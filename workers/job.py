@@ -15,12 +15,13 @@ from typing import Any
 
 import redis
 
-from common import envelope, keys, telemetry
+from common import envelope, keys
 from common.contract import Priority, Queue, Task, queue_key, queue_keys
 from common.embedder import Embedder
 from common.errors import Shed, TransientError
-from common.guard import EmbedGuard, Kind
 from common.points import Point
+from common.protect import telemetry
+from common.protect.guard import EmbedGuard, Kind
 from workers import gather
 from workers.guarded import GuardedEmbedder
 from workers.settle import Delivery, Settlement, settle, settled

@@ -12,7 +12,7 @@ from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
 
 from common.embedder import OllamaEmbedder, ollama_embedder
-from common.guard import EmbedGuard
+from common.protect.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore
 from workers.leases import Renewer

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import redis
 
-from common import drain, keys
+from common import keys
+from common.protect import drain
 
 # How long a settled task id is remembered: copies of its message come back within minutes
 # (kombu's restore when a connection drops, the controller's recovery), never later.

@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 from common import keys
 from common.contract import Priority, Queue, Task
 from common.errors import CortexError, TransientError
-from common.guard import Kind
 from common.items import AlertItem
 from common.points import Point
+from common.protect.guard import Kind
 from common.settings import get_worker_settings
 from workers import deadletter, embedding, job, leases, storage, versions
 from workers.app import app

@@ -10,7 +10,7 @@ direct best is measured at that size, so such a run would have no fair baseline)
 import argparse
 from dataclasses import dataclass, fields, replace
 
-from common.pace import Pace
+from common.protect.pace import Pace
 from common.settings import CommonSettings
 
 SCENARIOS = ("alerts", "chats", "mixed")
@@ -85,7 +85,7 @@ class Params:
     def call_size(self, target_s: float) -> int:
         """Inputs a call meant to last `target_s` may carry at this cost (before the batch cap).
 
-        The guard sizes calls from the latency per input it learned (common/pace.py), never
+        The guard sizes calls from the latency per input it learned (common/protect/pace.py), never
         below the adaptive latency floor. It first learns it from a one-input call (the
         warm-up), the dearest per input, then drifts towards what full calls cost; sizing
         from the first keeps this on the safe side.

@@ -14,10 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from common import keys, parking, stats
+from common import keys, stats
 from common.cli.dev import REDIS_URL_FILE
 from common.cli.procs import celery_argv
 from common.contract import Queue
+from common.protect import parking
 from common.settings import get_cli_settings, get_gateway_settings, get_worker_settings
 
 cli = typer.Typer(

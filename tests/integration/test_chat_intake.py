@@ -3,8 +3,9 @@
 import time
 from typing import Any
 
-from common import drain, keys
+from common import keys
 from common.items import chat_key
+from common.protect import drain
 from tests.support import payloads
 from tests.support.stack import Stack, wait_until
 

@@ -14,8 +14,8 @@ from common.alertmanager import Notification
 from common.contract import Queue, Task
 from common.devembedder import DevEmbedder
 from common.embedder import ollama_embedder
-from common.guard import EmbedGuard
 from common.items import alert_item
+from common.protect.guard import EmbedGuard
 from common.redisserver import RedisServer
 from common.settings import CommonSettings
 from tests.support import payloads

@@ -12,14 +12,15 @@ from typing import Any, Literal, TypeVar
 
 import redis
 
-from common import keys, telemetry
-from common.adaptive import AdaptiveLimit
-from common.breaker import Breaker, Outcome, Permit
+from common import keys
 from common.errors import BackendOverloaded, CortexError, Shed, TransientError
-from common.pace import Pace
-from common.ratelimit import RateLimits
+from common.protect import telemetry
+from common.protect.adaptive import AdaptiveLimit
+from common.protect.breaker import Breaker, Outcome, Permit
+from common.protect.pace import Pace
+from common.protect.ratelimit import RateLimits
+from common.protect.slots import Grant, SlotPool
 from common.settings import CommonSettings
-from common.slots import Grant, SlotPool
 
 V = TypeVar("V")
 Kind = Literal["alert", "chat", "search"]

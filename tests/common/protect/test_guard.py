@@ -5,7 +5,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 import redis
 
-from common.guard import EmbedGuard
+from common.protect.guard import EmbedGuard
 from common.redisserver import RedisServer
 from common.settings import CommonSettings
 
@@ -31,7 +31,7 @@ class Clock:
         self.per_input_s = per_input_s
         self.now = 1000.0
         self.calls: list[tuple[int, float]] = []
-        monkeypatch.setattr("common.guard.time.monotonic", lambda: self.now)
+        monkeypatch.setattr("common.protect.guard.time.monotonic", lambda: self.now)
 
     def __call__(self, texts: Sequence[str], timeout_s: float) -> list[int]:
         self.calls.append((len(texts), timeout_s))

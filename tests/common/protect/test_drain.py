@@ -3,7 +3,7 @@
 import fakeredis
 import pytest
 
-from common import drain
+from common.protect import drain
 
 
 def test_retry_after_follows_the_rate() -> None:

@@ -12,7 +12,7 @@ under pressure) is re-baselined: its latency is the new normal, and batches shri
 import redis
 
 from common import keys
-from common.pace import Pace
+from common.protect.pace import Pace
 
 # KEYS[1] limiter hash.
 # ARGV: now, per_input_s, overloaded, cap, inc_below, dec_above, factor, floor, rebaseline

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 
-from common.adaptive import AdaptiveLimit
-from common.breaker import Breaker
-from common.slots import SlotPool
+from common.protect.adaptive import AdaptiveLimit
+from common.protect.breaker import Breaker
+from common.protect.slots import SlotPool
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import redis
 
-from common import envelope, keys, telemetry
+from common import envelope, keys
 from common.contract import queue_key, queue_keys
+from common.protect import telemetry
 
 # Pop the oldest dead letter and push its ready-made message, atomically.
 _REPLAY_DEAD = """

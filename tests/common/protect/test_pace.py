@@ -1,6 +1,6 @@
 """Batch size, timeout and the slow-call rule follow the learned per-input latency."""
 
-from common.pace import Pace
+from common.protect.pace import Pace
 from common.settings import CommonSettings
 
 SETTINGS = CommonSettings(embed_timeout_base_s=30, embed_timeout_per_input_s=2,
