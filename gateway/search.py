@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common import envelope, keys
 from common.contract import Priority, Queue, Task, queue_key
-from common.embedder import Embedder
+from common.embedding.client import Embedder
 from common.errors import CortexError, Shed
 from common.protect.guard import EmbedGuard
 from gateway.errors import ApiError

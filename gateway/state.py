@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from common.embedder import ollama_embedder
+from common.embedding.client import ollama_embedder
 from common.enqueue import Enqueuer
 from common.protect.guard import EmbedGuard
 from common.protect.telemetry import RedisCollector

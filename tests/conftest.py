@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from common.cli.procs import free_port
-from common.devembedder import DevEmbedder
+from common.embedding.devembedder import DevEmbedder
 from common.redisserver import RedisServer
 from tests.support.stack import Stack
 

@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from common.embedder import Embedder
+from common.embedding.client import Embedder
 from common.errors import PermanentError
 from common.items import AlertItem, ChatItem
 from common.points import Kind, Point

@@ -8,7 +8,7 @@ later call or the hand-off fails, they go to the spool, and the retry reads them
 
 from collections.abc import Sequence
 
-from common.embedder import OllamaEmbedder
+from common.embedding.client import OllamaEmbedder
 from common.protect.guard import EmbedGuard, Kind
 from workers.spool import Spool
 

@@ -17,7 +17,7 @@ import redis
 
 from common import envelope, keys
 from common.contract import Priority, Queue, Task, queue_key, queue_keys
-from common.embedder import Embedder
+from common.embedding.client import Embedder
 from common.errors import Shed, TransientError
 from common.points import Point
 from common.protect import telemetry

@@ -11,7 +11,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
 
-from common.embedder import OllamaEmbedder, ollama_embedder
+from common.embedding.client import OllamaEmbedder, ollama_embedder
 from common.protect.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bench.pipeline.traffic import kind_of
-from common.devembedder import DevEmbedder, _Handler, _Server
+from common.embedding.devembedder import DevEmbedder, _Handler, _Server
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import Counter
 
 from bench.soak.params import Span
 from bench.soak.traffic import SEQ_IN_TEXT
-from common.devembedder import DevEmbedder
+from common.embedding.devembedder import DevEmbedder
 
 
 class SoakEmbedder(DevEmbedder):

@@ -328,7 +328,7 @@ def dead_letters(limit: int = 20) -> None:
 @cli.command()
 def embedder(port: int = 11435, host: str = "127.0.0.1", dim: int | None = None) -> None:
     """Run the Ollama-compatible development embedder (not a real model)."""
-    from common.devembedder import run
+    from common.embedding.devembedder import run
 
     run(host, port, dim=dim or get_cli_settings().embed_dim)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from common.devembedder import DevEmbedder
+from common.embedding.devembedder import DevEmbedder
 from common.redisserver import RedisServer
 from tests.support import payloads
 from tests.support.stack import Stack

@@ -11,7 +11,7 @@ import requests
 
 from common import keys
 from common.cli.procs import free_port
-from common.devembedder import DevEmbedder
+from common.embedding.devembedder import DevEmbedder
 from common.ingest.checkpoint import content_hash
 from common.items import chat_key
 from common.librechat import Message

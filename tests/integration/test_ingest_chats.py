@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from common.cli.procs import free_port
-from common.devembedder import DevEmbedder
+from common.embedding.devembedder import DevEmbedder
 from common.ingest.checkpoint import content_hash
 from common.librechat import find_exports, read_export
 from common.redisserver import RedisServer

@@ -10,7 +10,7 @@ import redis
 import requests
 
 from common.cli.procs import Child, cortex_argv, free_port
-from common.devembedder import DevEmbedder
+from common.embedding.devembedder import DevEmbedder
 from common.redisserver import RedisServer
 
 

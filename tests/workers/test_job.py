@@ -12,8 +12,8 @@ import requests
 from common import keys
 from common.alertmanager import Notification
 from common.contract import Queue, Task
-from common.devembedder import DevEmbedder
-from common.embedder import ollama_embedder
+from common.embedding.client import ollama_embedder
+from common.embedding.devembedder import DevEmbedder
 from common.items import alert_item
 from common.protect.guard import EmbedGuard
 from common.redisserver import RedisServer

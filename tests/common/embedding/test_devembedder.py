@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 
-from common.devembedder import BANNER, DevEmbedder, embed_text
+from common.embedding.devembedder import BANNER, DevEmbedder, embed_text
 
 MODEL = "nomic-embed-text"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -50,7 +50,10 @@ def test_vectors_are_unit_length_and_deterministic(embedder: DevEmbedder) -> Non
 
 
 def test_vectors_are_stable_across_processes() -> None:
-    code = "from common.devembedder import embed_text; print(embed_text('disk full on node-3', 16))"
+    code = (
+        "from common.embedding.devembedder import embed_text;"
+        " print(embed_text('disk full on node-3', 16))"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
