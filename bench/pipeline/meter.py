@@ -15,7 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bench.pipeline.traffic import kind_of
-from common.embedding.devembedder import DevEmbedder, _Handler, _Server
+from common.embedding.devapi import Handler, Server
+from common.embedding.devembedder import DevEmbedder
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Call:
     kind: str
 
 
-class _NagleHandler(_Handler):
+class _NagleHandler(Handler):
     """DevEmbedder's handler with Nagle's algorithm back on, to show what it costs."""
 
     disable_nagle_algorithm = False
@@ -43,17 +44,17 @@ class MeteredEmbedder(DevEmbedder):
         self._log: list[Call] = []
         self._log_lock = threading.Lock()
 
-    def _bind(self) -> _Server:
+    def _bind(self) -> Server:
         server = super()._bind()
         if not self._tcp_nodelay:
             server.RequestHandlerClass = _NagleHandler
         return server
 
-    def _metered_embed(
+    def metered_embed(
         self, model: str, texts: list[str], dim: int, num_thread: int | None = None
     ) -> list[list[float]]:
         started = time.monotonic()
-        vectors = super()._metered_embed(model, texts, dim, num_thread)
+        vectors = super().metered_embed(model, texts, dim, num_thread)
         call = Call(started=started, ended=time.monotonic(), inputs=len(texts), kind=kind_of(texts))
         with self._log_lock:
             self._log.append(call)

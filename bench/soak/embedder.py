@@ -29,17 +29,17 @@ class SoakEmbedder(DevEmbedder):
         self._first_at: dict[int, float] = {}
         self._documents_in_flight = 0
 
-    def _metered_embed(
+    def metered_embed(
         self, model: str, texts: list[str], dim: int, num_thread: int | None = None
     ) -> list[list[float]]:
         if texts and all(t.startswith(self._query_prefix) for t in texts):
-            return super()._metered_embed(model, texts, dim, num_thread)
+            return super().metered_embed(model, texts, dim, num_thread)
         with self._meter:
             self._documents_in_flight += 1
             delay_s = self._rng.uniform(*self._delay_s)
         try:
             time.sleep(delay_s)
-            vectors = super()._metered_embed(model, texts, dim, num_thread)
+            vectors = super().metered_embed(model, texts, dim, num_thread)
         finally:
             with self._meter:
                 self._documents_in_flight -= 1

@@ -18,7 +18,7 @@ import orjson
 from bench.spiral.chatjob import CHAT_MARKER
 from bench.spiral.httpserver import QuietHandler, QuietServer
 from bench.spiral.node import CallRecord, NodeModel
-from common.embedding.devembedder import embed_text
+from common.embedding.wordhash import embed_text
 
 
 class SimulatedNode:

@@ -1,20 +1,19 @@
-"""A stand-in for Ollama's embedding API: deterministic word-hash vectors for dev and tests."""
+"""A stand-in for Ollama's embedding API, with injectable latency and faults, for dev and tests.
+
+It answers with word-hash vectors (`wordhash`) over Ollama's HTTP API (`devapi`) and says
+loudly, at start-up and in its docstrings, that it is not a real model.
+"""
 
 import contextlib
-import hashlib
-import math
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypedDict
-from urllib.parse import urlsplit
 
-import orjson
+from common.embedding.devapi import Reject, Server
+from common.embedding.wordhash import MAX_DIM, embed_text
 
 BANNER = """\
 ==============================================================================
@@ -26,57 +25,9 @@ BANNER = """\
   For real use, run Ollama and point CORTEX_OLLAMA_URL at it.
 =============================================================================="""
 
-VERSION = "0.0.0-cortex-dev"
-DEFAULT_MODEL = "nomic-embed-text:latest"
-MAX_BODY_BYTES = 64 * 1024 * 1024
-MAX_DIM = 65536
 TEXTS_KEPT = 10_000
 _BUSY = "server busy, please try again.  maximum pending requests exceeded"
-_WORD = re.compile(r"\w+")
-# Trigrams of a word share half its weight, so a near-spelling is close but a shared word wins.
-_TRIGRAM_SHARE = 0.5
 _POLL_S = 0.05
-
-
-def _bucket(key: bytes, dim: int) -> tuple[int, float]:
-    """Map a feature to a bucket index and a sign, stably across processes."""
-    value = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
-    return (value >> 1) % dim, 1.0 if value & 1 else -1.0
-
-
-@lru_cache(maxsize=16384)
-def _features(word: str, dim: int) -> tuple[tuple[int, float], ...]:
-    """The weighted buckets of one lowercase word: the word itself plus its padded trigrams."""
-    index, sign = _bucket(b"w:" + word.encode(), dim)
-    padded = f"<{word}>"
-    trigrams = [padded[i : i + 3] for i in range(len(padded) - 2)]
-    weight = math.sqrt(_TRIGRAM_SHARE / len(trigrams))
-    grams = (_bucket(b"t:" + gram.encode(), dim) for gram in trigrams)
-    return ((index, sign), *((i, s * weight) for i, s in grams))
-
-
-def _tokens(text: str) -> list[str]:
-    """Lowercase word tokens, unicode aware."""
-    return _WORD.findall(text.lower())
-
-
-def embed_text(text: str, dim: int) -> list[float]:
-    """Return a deterministic unit vector of `dim` floats; texts sharing words land close."""
-    if not 1 <= dim <= MAX_DIM:
-        raise ValueError(f"dim must be in 1..{MAX_DIM}, got {dim}")
-    vector = [0.0] * dim
-    words = _tokens(text)
-    if not words:
-        index, sign = _bucket(b"no-tokens", dim)
-        vector[index] = sign
-        return vector
-    for word in words:
-        for index, weight in _features(word, dim):
-            vector[index] += weight
-    norm = math.sqrt(sum(x * x for x in vector))
-    if norm == 0.0:  # every feature cancelled out by sign collisions: vanishingly rare
-        return embed_text("", dim)
-    return [x / norm for x in vector]
 
 
 class EmbedderStats(TypedDict):
@@ -142,20 +93,11 @@ def _validated(settings: Mapping[str, object]) -> dict[str, Any]:
     return checked
 
 
-class _Reject(Exception):
-    """A request answered with an error status and an Ollama-style `{"error": ...}` body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _injected_error(status: int) -> _Reject:
+def _injected_error(status: int) -> Reject:
     """The error an injected fault answers with, worded as Ollama words it."""
     if status == 503:
-        return _Reject(status, _BUSY)
-    return _Reject(status, "failed to generate embedding: injected fault (cortex dev embedder)")
+        return Reject(status, _BUSY)
+    return Reject(status, "failed to generate embedding: injected fault (cortex dev embedder)")
 
 
 class DevEmbedder:
@@ -174,7 +116,7 @@ class DevEmbedder:
         self.dim = dim
         self.model_names = model_names
         self._host, self._port = host, port
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._url: str | None = None
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -272,9 +214,9 @@ class DevEmbedder:
             "error_status": error_status,
             "fail_next": fail_next,
         }
-        self._reconfigure(settings)
+        self.configure_from(settings)
 
-    def _reconfigure(self, settings: Mapping[str, object]) -> None:
+    def configure_from(self, settings: Mapping[str, object]) -> None:
         """Validate and apply settings given by name; None values are ignored."""
         checked = _validated({k: v for k, v in settings.items() if v is not None})
         with self._lock:
@@ -282,10 +224,10 @@ class DevEmbedder:
             if "error_rate" in checked:
                 self._error_debt = 0.0
 
-    def _bind(self) -> "_Server":
+    def _bind(self) -> Server:
         """The bound server, created on first use."""
         if self._server is None:
-            self._server = _Server((self._host, self._port), self)
+            self._server = Server((self._host, self._port), self)
             self._url = f"http://{self._host}:{self._server.server_port}"
         return self._server
 
@@ -294,7 +236,7 @@ class DevEmbedder:
         names = self.model_names
         if names is None or model in names or (":" not in model and f"{model}:latest" in names):
             return
-        raise _Reject(404, f'model "{model}" not found, try pulling it first')
+        raise Reject(404, f'model "{model}" not found, try pulling it first')
 
     def _admit(self, n_inputs: int) -> float:
         """Count a call in flight and return its delay, or raise the fault injected for it."""
@@ -314,7 +256,7 @@ class DevEmbedder:
             c.peak_in_flight = max(c.peak_in_flight, c.in_flight)
             return config.delay_s + n_inputs * config.per_input_delay_s
 
-    def _metered_embed(
+    def metered_embed(
         self, model: str, texts: list[str], dim: int, num_thread: int | None = None
     ) -> list[list[float]]:
         """Embed texts as one API call: model check, injected faults, delay, counters."""
@@ -335,208 +277,6 @@ class DevEmbedder:
             # Bounded so a long `cortex dev` session or a benchmark cannot grow without limit.
             del self._counters.texts[:-TEXTS_KEPT]
         return vectors
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    """Parse a request body that must be a JSON object."""
-    if not body:
-        raise _Reject(400, "missing request body")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise _Reject(400, f"invalid JSON body: {exc}") from exc
-    if not isinstance(data, dict):
-        raise _Reject(400, "request body must be a JSON object")
-    return data
-
-
-def _model(request: Mapping[str, Any]) -> str:
-    """The required model name."""
-    model = request.get("model")
-    if not isinstance(model, str) or not model:
-        raise _Reject(400, "model is required")
-    return model
-
-
-def _inputs(value: object) -> list[str]:
-    """The texts of /api/embed's `input`; a missing or empty input embeds nothing, as in Ollama."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
-    raise _Reject(400, "invalid input type: input must be a string or a list of strings")
-
-
-def _dimensions(value: object, default: int) -> int:
-    """The `dimensions` of one call; absent or 0 means the server's own, as in Ollama."""
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DIM:
-        raise _Reject(400, f"dimensions must be an integer in 0..{MAX_DIM}")
-    return value or default
-
-
-def _num_thread(options: object) -> int | None:
-    """`options.num_thread` of a call, as Ollama reads it (absent: its own default)."""
-    if options is None:
-        return None
-    if not isinstance(options, dict):
-        raise _Reject(400, "options must be an object")
-    value = options.get("num_thread")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Reject(400, "num_thread must be a non-negative integer")
-    return value
-
-
-_Reply = tuple[int, object]
-
-
-def _embed(embedder: DevEmbedder, body: bytes) -> _Reply:
-    """POST /api/embed."""
-    request = _json_object(body)
-    model = _model(request)
-    texts = _inputs(request.get("input"))
-    dim = _dimensions(request.get("dimensions"), embedder.dim)
-    started_ns = time.perf_counter_ns()
-    vectors = embedder._metered_embed(model, texts, dim, _num_thread(request.get("options")))
-    return 200, {
-        "model": model,
-        "embeddings": vectors,
-        "total_duration": time.perf_counter_ns() - started_ns,
-        "load_duration": 0,
-        "prompt_eval_count": sum(len(_tokens(text)) for text in texts),
-    }
-
-
-def _embeddings(embedder: DevEmbedder, body: bytes) -> _Reply:
-    """POST /api/embeddings, the legacy single-prompt endpoint."""
-    request = _json_object(body)
-    model = _model(request)
-    prompt = request.get("prompt", "")
-    if not isinstance(prompt, str):
-        raise _Reject(400, "prompt must be a string")
-    vectors = embedder._metered_embed(model, [prompt] if prompt else [], embedder.dim)
-    return 200, {"embedding": vectors[0] if vectors else []}
-
-
-def _tags(embedder: DevEmbedder, body: bytes) -> _Reply:
-    """GET /api/tags: the models this server answers for."""
-    names = sorted(embedder.model_names or {DEFAULT_MODEL})
-    return 200, {"models": [{"name": name, "model": name} for name in names]}
-
-
-def _dev_config(embedder: DevEmbedder, body: bytes) -> _Reply:
-    """POST /_dev/config: configure() over HTTP."""
-    try:
-        embedder._reconfigure(_json_object(body))
-    except ValueError as exc:
-        raise _Reject(400, str(exc)) from exc
-    return 200, {"ok": True}
-
-
-def _dev_reset(embedder: DevEmbedder, body: bytes) -> _Reply:
-    """POST /_dev/reset: reset() over HTTP."""
-    embedder.reset()
-    return 200, {"ok": True}
-
-
-_ROUTES: dict[tuple[str, str], Callable[[DevEmbedder, bytes], _Reply]] = {
-    ("GET", "/"): lambda embedder, body: (200, "Ollama is running"),
-    ("GET", "/api/version"): lambda embedder, body: (200, {"version": VERSION}),
-    ("GET", "/api/tags"): _tags,
-    ("POST", "/api/embed"): _embed,
-    ("POST", "/api/embeddings"): _embeddings,
-    ("GET", "/_dev/stats"): lambda embedder, body: (200, embedder.stats()),
-    ("POST", "/_dev/config"): _dev_config,
-    ("POST", "/_dev/reset"): _dev_reset,
-}
-
-
-class _Server(ThreadingHTTPServer):
-    """A threading HTTP server that knows its embedder and never waits for its threads."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], embedder: DevEmbedder) -> None:
-        super().__init__(address, _Handler)
-        self.embedder = embedder
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Ignore clients that hung up (a timed-out test call); print anything else."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One connection: keep-alive HTTP/1.1, every reply with a Content-Length."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "cortex-dev-embedder"
-    # Headers and body go out as two writes: with Nagle on, every kept-alive call would wait
-    # for the client's delayed ACK (~40 ms). Ollama (Go's net/http) sets TCP_NODELAY too.
-    disable_nagle_algorithm = True
-    timeout = 60.0  # an idle keep-alive connection frees its thread after this
-    server: _Server
-
-    def do_GET(self) -> None:
-        """Answer a GET."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """Answer a POST."""
-        self._dispatch()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: a line per request would drown test output and `cortex dev` logs."""
-
-    def _dispatch(self) -> None:
-        """Read the body, route the request and reply, turning rejections into JSON errors."""
-        path = urlsplit(self.path).path
-        try:
-            body = self._read_body()
-            route = _ROUTES.get((self.command, path))
-            if route is None:
-                raise _Reject(404, f"{self.command} {path} not found")
-            status, payload = route(self.server.embedder, body)
-        except _Reject as exc:
-            status, payload = exc.status, {"error": exc.message}
-        self._reply(status, payload)
-
-    def _read_body(self) -> bytes:
-        """The body by Content-Length; a body left unread closes the connection after the reply."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            raise _Reject(411, "chunked bodies are not supported: send a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            raise _Reject(400, "invalid Content-Length")
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise _Reject(413, f"request body over {MAX_BODY_BYTES} bytes")
-        return self.rfile.read(length) if length else b""
-
-    def _reply(self, status: int, payload: object) -> None:
-        """Send text as text/plain and anything else as JSON."""
-        if isinstance(payload, str):
-            data, content_type = payload.encode(), "text/plain; charset=utf-8"
-        else:
-            data, content_type = orjson.dumps(payload), "application/json; charset=utf-8"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def run(host: str, port: int, *, dim: int) -> None:

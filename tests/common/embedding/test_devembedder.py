@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from common.embedding.devembedder import BANNER, DevEmbedder, embed_text
+from common.embedding.devembedder import BANNER, DevEmbedder
+from common.embedding.wordhash import embed_text
 
 MODEL = "nomic-embed-text"
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,7 +52,7 @@ def test_vectors_are_unit_length_and_deterministic(embedder: DevEmbedder) -> Non
 
 def test_vectors_are_stable_across_processes() -> None:
     code = (
-        "from common.embedding.devembedder import embed_text;"
+        "from common.embedding.wordhash import embed_text;"
         " print(embed_text('disk full on node-3', 16))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}

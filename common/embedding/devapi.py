@@ -1,0 +1,235 @@
+"""Ollama's embedding API over HTTP, served for a DevEmbedder: parsing, routes and replies.
+
+Bodies are read by Content-Length only and capped; a request is answered with Ollama's own
+status codes and `{"error": ...}` bodies, so clients meet the errors they would meet in
+production.
+"""
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from common.embedding.wordhash import MAX_DIM, tokens
+
+if TYPE_CHECKING:
+    from common.embedding.devembedder import DevEmbedder
+
+VERSION = "0.0.0-cortex-dev"
+DEFAULT_MODEL = "nomic-embed-text:latest"
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class Reject(Exception):
+    """A request answered with an error status and an Ollama-style `{"error": ...}` body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """Parse a request body that must be a JSON object."""
+    if not body:
+        raise Reject(400, "missing request body")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Reject(400, f"invalid JSON body: {exc}") from exc
+    if not isinstance(data, dict):
+        raise Reject(400, "request body must be a JSON object")
+    return data
+
+
+def _model(request: Mapping[str, Any]) -> str:
+    """The required model name."""
+    model = request.get("model")
+    if not isinstance(model, str) or not model:
+        raise Reject(400, "model is required")
+    return model
+
+
+def _inputs(value: object) -> list[str]:
+    """The texts of /api/embed's `input`; a missing or empty input embeds nothing, as in Ollama."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise Reject(400, "invalid input type: input must be a string or a list of strings")
+
+
+def _dimensions(value: object, default: int) -> int:
+    """The `dimensions` of one call; absent or 0 means the server's own, as in Ollama."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DIM:
+        raise Reject(400, f"dimensions must be an integer in 0..{MAX_DIM}")
+    return value or default
+
+
+def _num_thread(options: object) -> int | None:
+    """`options.num_thread` of a call, as Ollama reads it (absent: its own default)."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise Reject(400, "options must be an object")
+    value = options.get("num_thread")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Reject(400, "num_thread must be a non-negative integer")
+    return value
+
+
+_Reply = tuple[int, object]
+
+
+def _embed(embedder: "DevEmbedder", body: bytes) -> _Reply:
+    """POST /api/embed."""
+    request = _json_object(body)
+    model = _model(request)
+    texts = _inputs(request.get("input"))
+    dim = _dimensions(request.get("dimensions"), embedder.dim)
+    started_ns = time.perf_counter_ns()
+    vectors = embedder.metered_embed(model, texts, dim, _num_thread(request.get("options")))
+    return 200, {
+        "model": model,
+        "embeddings": vectors,
+        "total_duration": time.perf_counter_ns() - started_ns,
+        "load_duration": 0,
+        "prompt_eval_count": sum(len(tokens(text)) for text in texts),
+    }
+
+
+def _embeddings(embedder: "DevEmbedder", body: bytes) -> _Reply:
+    """POST /api/embeddings, the legacy single-prompt endpoint."""
+    request = _json_object(body)
+    model = _model(request)
+    prompt = request.get("prompt", "")
+    if not isinstance(prompt, str):
+        raise Reject(400, "prompt must be a string")
+    vectors = embedder.metered_embed(model, [prompt] if prompt else [], embedder.dim)
+    return 200, {"embedding": vectors[0] if vectors else []}
+
+
+def _tags(embedder: "DevEmbedder", body: bytes) -> _Reply:
+    """GET /api/tags: the models this server answers for."""
+    names = sorted(embedder.model_names or {DEFAULT_MODEL})
+    return 200, {"models": [{"name": name, "model": name} for name in names]}
+
+
+def _dev_config(embedder: "DevEmbedder", body: bytes) -> _Reply:
+    """POST /_dev/config: configure() over HTTP."""
+    try:
+        embedder.configure_from(_json_object(body))
+    except ValueError as exc:
+        raise Reject(400, str(exc)) from exc
+    return 200, {"ok": True}
+
+
+def _dev_reset(embedder: "DevEmbedder", body: bytes) -> _Reply:
+    """POST /_dev/reset: reset() over HTTP."""
+    embedder.reset()
+    return 200, {"ok": True}
+
+
+_ROUTES: dict[tuple[str, str], Callable[["DevEmbedder", bytes], _Reply]] = {
+    ("GET", "/"): lambda embedder, body: (200, "Ollama is running"),
+    ("GET", "/api/version"): lambda embedder, body: (200, {"version": VERSION}),
+    ("GET", "/api/tags"): _tags,
+    ("POST", "/api/embed"): _embed,
+    ("POST", "/api/embeddings"): _embeddings,
+    ("GET", "/_dev/stats"): lambda embedder, body: (200, embedder.stats()),
+    ("POST", "/_dev/config"): _dev_config,
+    ("POST", "/_dev/reset"): _dev_reset,
+}
+
+
+class Server(ThreadingHTTPServer):
+    """A threading HTTP server that knows its embedder and never waits for its threads."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], embedder: "DevEmbedder") -> None:
+        super().__init__(address, Handler)
+        self.embedder = embedder
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (a timed-out test call); print anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection: keep-alive HTTP/1.1, every reply with a Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "cortex-dev-embedder"
+    # Headers and body go out as two writes: with Nagle on, every kept-alive call would wait
+    # for the client's delayed ACK (~40 ms). Ollama (Go's net/http) sets TCP_NODELAY too.
+    disable_nagle_algorithm = True
+    timeout = 60.0  # an idle keep-alive connection frees its thread after this
+    server: Server
+
+    def do_GET(self) -> None:
+        """Answer a GET."""
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        """Answer a POST."""
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: a line per request would drown test output and `cortex dev` logs."""
+
+    def _dispatch(self) -> None:
+        """Read the body, route the request and reply, turning rejections into JSON errors."""
+        path = urlsplit(self.path).path
+        try:
+            body = self._read_body()
+            route = _ROUTES.get((self.command, path))
+            if route is None:
+                raise Reject(404, f"{self.command} {path} not found")
+            status, payload = route(self.server.embedder, body)
+        except Reject as exc:
+            status, payload = exc.status, {"error": exc.message}
+        self._reply(status, payload)
+
+    def _read_body(self) -> bytes:
+        """The body by Content-Length; a body left unread closes the connection after the reply."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            raise Reject(411, "chunked bodies are not supported: send a Content-Length")
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise Reject(400, "invalid Content-Length")
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise Reject(413, f"request body over {MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length) if length else b""
+
+    def _reply(self, status: int, payload: object) -> None:
+        """Send text as text/plain and anything else as JSON."""
+        if isinstance(payload, str):
+            data, content_type = payload.encode(), "text/plain; charset=utf-8"
+        else:
+            data, content_type = orjson.dumps(payload), "application/json; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
