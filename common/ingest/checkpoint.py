@@ -15,7 +15,7 @@ import orjson
 
 from common.ingest.client import DeadlineReached, Gateway, GatewayFailed
 from common.ingest.deadline import Deadline
-from common.librechat import Conversation, Message
+from common.ingest.librechat import Conversation, Message
 
 _SEP = "\x1f"
 # Per lookup: well inside the gateway's bounds (1000 messages, CORTEX_MAX_BODY_BYTES).

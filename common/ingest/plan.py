@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from common.chunking import split_text
-from common.librechat import Conversation, Message
+from common.ingest.librechat import Conversation, Message
 
 # JSON around the conversations list and around each conversation's messages, estimated high.
 _BODY_OVERHEAD = 64

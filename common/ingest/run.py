@@ -13,9 +13,9 @@ from typing import TextIO
 from common.ingest.checkpoint import Checkpoint
 from common.ingest.client import DeadlineReached, Gateway, GatewayFailed
 from common.ingest.deadline import Deadline
+from common.ingest.librechat import Conversation, ExportError, find_exports, read_export
 from common.ingest.plan import Limits, Post, pack, split_parts
 from common.ingest.progress import Tally, display
-from common.librechat import Conversation, ExportError, find_exports, read_export
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1

@@ -13,8 +13,8 @@ from common import keys
 from common.cli.procs import free_port
 from common.embedding.devembedder import DevEmbedder
 from common.ingest.checkpoint import content_hash
+from common.ingest.librechat import Message
 from common.items import chat_key
-from common.librechat import Message
 from common.redisserver import RedisServer
 from tests.support import payloads
 from tests.support.stack import Stack

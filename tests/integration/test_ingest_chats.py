@@ -14,7 +14,7 @@ import redis
 from common.cli.procs import free_port
 from common.embedding.devembedder import DevEmbedder
 from common.ingest.checkpoint import content_hash
-from common.librechat import find_exports, read_export
+from common.ingest.librechat import find_exports, read_export
 from common.redisserver import RedisServer
 from tests.support.stack import Stack, wait_until
 

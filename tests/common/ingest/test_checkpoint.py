@@ -18,9 +18,9 @@ from common.ingest.checkpoint import (
 )
 from common.ingest.client import KNOWN_PATH, DeadlineReached, Gateway
 from common.ingest.deadline import Deadline
+from common.ingest.librechat import Conversation, Message
 from common.items import chat_messages
-from common.librechat import Conversation, Message
-from tests.common.test_ingest_client import StubGateway
+from tests.common.ingest.test_client import StubGateway
 
 
 def conversation(cid: str, *texts: str) -> Conversation:

@@ -13,10 +13,10 @@ from common.ingest.client import KNOWN_PATH, Gateway
 from common.ingest.deadline import Deadline
 from common.ingest.plan import Limits
 from common.ingest.run import Options, Streams, ingest
-from tests.common.test_ingest_client import StubGateway
+from tests.common.ingest.test_client import StubGateway
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "librechat"
-BROKEN = Path(__file__).parents[1] / "fixtures" / "librechat-broken"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "librechat"
+BROKEN = Path(__file__).parents[2] / "fixtures" / "librechat-broken"
 MESSAGES = 24  # with text, in all of FIXTURES
 
 

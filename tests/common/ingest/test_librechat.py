@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from common.librechat import ExportError, find_exports, read_export
+from common.ingest.librechat import ExportError, find_exports, read_export
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "librechat"
-BROKEN = Path(__file__).parents[1] / "fixtures" / "librechat-broken"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "librechat"
+BROKEN = Path(__file__).parents[2] / "fixtures" / "librechat-broken"
 
 
 def write(tmp_path: Path, data: Any, name: str = "export.json") -> Path:

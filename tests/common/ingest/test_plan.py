@@ -3,8 +3,8 @@
 import orjson
 
 from common.chats import ChatBatch
+from common.ingest.librechat import Conversation, Message
 from common.ingest.plan import Limits, pack, split_parts
-from common.librechat import Conversation, Message
 
 
 def conversation(cid: str, *texts: str) -> Conversation:
