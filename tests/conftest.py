@@ -8,7 +8,7 @@ import redis
 
 from common.cli.procs import free_port
 from common.embedding.devembedder import DevEmbedder
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 from tests.support.stack import Stack
 
 

@@ -8,7 +8,7 @@ from bench.gateway.baseline import QUEUE
 from bench.gateway.meter import MIB
 from common import keys
 from common.cli.procs import free_port
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 
 _SCAN_CHUNK = 2000
 

@@ -19,7 +19,7 @@ import requests
 
 from bench.pipeline.params import Params
 from common.cli.procs import Child, cortex_argv, free_port
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 from common.settings import CommonSettings
 
 _START_TIMEOUT_S = 90

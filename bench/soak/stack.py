@@ -18,7 +18,7 @@ import requests
 
 from bench.soak.params import Params
 from common.cli.procs import Child, cortex_argv, free_port
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 
 _START_TIMEOUT_S = 90
 QUERY_PREFIX = "search_query: "  # CORTEX_EMBED_QUERY_PREFIX's default

@@ -19,7 +19,7 @@ from bench.spiral.params import COMPRESSION, Params
 from bench.spiral.prometheus import NODE
 from bench.spiral.receiver import Stored
 from common.cli.procs import Child, cortex_argv, free_port
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 from common.settings import CliSettings, GatewaySettings, WorkerSettings
 
 _START_TIMEOUT_S = 90

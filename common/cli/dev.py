@@ -10,7 +10,7 @@ import requests
 import typer
 
 from common.cli.procs import Child, celery_argv, cortex_argv, free_port
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 from common.settings import CliSettings
 
 STATE_DIR = Path(".cortex")

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from common.lifeline import parent_death_hook
+from common.cli.lifeline import parent_death_hook
 
 
 def free_port() -> int:

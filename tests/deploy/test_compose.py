@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from common.redisserver import RedisServer
+from common.cli.redisserver import RedisServer
 from tests.deploy.support import (
     BACKENDS,
     ROOT,

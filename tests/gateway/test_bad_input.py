@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
-from common.redisserver import RedisServer
 from tests.support import payloads
 from tests.support.stack import Stack
 

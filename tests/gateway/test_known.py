@@ -11,11 +11,11 @@ import requests
 
 from common import keys
 from common.cli.procs import free_port
+from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
 from common.ingest.checkpoint import content_hash
 from common.ingest.librechat import Message
 from common.items import chat_key
-from common.redisserver import RedisServer
 from tests.support import payloads
 from tests.support.stack import Stack
 

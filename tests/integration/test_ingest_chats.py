@@ -12,10 +12,10 @@ import pytest
 import redis
 
 from common.cli.procs import free_port
+from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
 from common.ingest.checkpoint import content_hash
 from common.ingest.librechat import find_exports, read_export
-from common.redisserver import RedisServer
 from tests.support.stack import Stack, wait_until
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "librechat"

@@ -10,8 +10,8 @@ import redis
 import requests
 
 from common.cli.procs import Child, cortex_argv, free_port
+from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
-from common.redisserver import RedisServer
 
 
 def wait_until(check: Callable[[], Any], *, timeout_s: float, what: str) -> Any:

@@ -11,12 +11,12 @@ import requests
 
 from common import keys
 from common.alertmanager import Notification
+from common.cli.redisserver import RedisServer
 from common.contract import Queue, Task
 from common.embedding.client import ollama_embedder
 from common.embedding.devembedder import DevEmbedder
 from common.items import alert_item
 from common.protect.guard import EmbedGuard
-from common.redisserver import RedisServer
 from common.settings import CommonSettings
 from tests.support import payloads
 from workers import embedding, job

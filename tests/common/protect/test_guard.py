@@ -5,8 +5,8 @@ from collections.abc import Iterator, Sequence
 import pytest
 import redis
 
+from common.cli.redisserver import RedisServer
 from common.protect.guard import EmbedGuard
-from common.redisserver import RedisServer
 from common.settings import CommonSettings
 
 

@@ -9,7 +9,7 @@ import textwrap
 import psutil
 import pytest
 
-from common.lifeline import _prctl, parent_death_hook
+from common.cli.lifeline import _prctl, parent_death_hook
 from tests.support.stack import wait_until
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
@@ -17,7 +17,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR
 # A parent that starts one sleeping child tied to it with SIGTERM and prints its pid.
 PARENT = textwrap.dedent("""
     import signal, subprocess, sys, time
-    from common.lifeline import parent_death_hook
+    from common.cli.lifeline import parent_death_hook
     child = subprocess.Popen(["sleep", "60"], preexec_fn=parent_death_hook(signal.SIGTERM))
     print(child.pid, flush=True)
     time.sleep(60)
@@ -46,7 +46,7 @@ def test_the_child_gets_its_signal_when_the_parent_is_killed() -> None:
 def test_a_parent_gone_before_prctl_means_the_child_exits_at_once() -> None:
     code = (
         "import os, signal\n"
-        "from common.lifeline import die_with_parent\n"
+        "from common.cli.lifeline import die_with_parent\n"
         "die_with_parent(signal.SIGTERM, parent_pid=os.getpid())  # not our parent\n"
         "print('survived')\n"
     )

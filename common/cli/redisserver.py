@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from common.lifeline import parent_death_hook
+from common.cli.lifeline import parent_death_hook
 
 
 def redis_server_binary() -> str:
