@@ -16,7 +16,7 @@ from common.protect.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore
 from workers.leases import Renewer
-from workers.qdrant.store import open_qdrant_store
+from workers.qdrant.opening import open_qdrant_store
 from workers.spool import Spool
 
 log = logging.getLogger(__name__)

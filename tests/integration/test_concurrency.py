@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.support import payloads
 from tests.support.stack import Stack
-from workers.qdrant.store import open_qdrant_store
+from workers.qdrant.opening import open_qdrant_store
 
 WRITERS, NOTIFICATIONS, ALERTS_EACH = 4, 15, 3
 

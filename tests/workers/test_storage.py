@@ -12,7 +12,8 @@ from common.chats import ChatBatch
 from common.items import AlertItem, alert_item, chat_messages
 from common.points import Point
 from tests.support import payloads
-from workers.qdrant.store import QdrantStore, open_qdrant_store
+from workers.qdrant.opening import open_qdrant_store
+from workers.qdrant.store import QdrantStore
 from workers.storage import store_points, update_alerts
 
 DIM = 8

@@ -1,46 +1,29 @@
-"""The Qdrant adapter of the VectorStore protocol, for a server or qdrant-client's local mode."""
+"""Point I/O over one collection: the Qdrant adapter of the VectorStore protocol."""
 
-import math
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import grpc  # type: ignore[import-untyped]
-import httpx
 from qdrant_client import QdrantClient, models
-from qdrant_client.common.client_exceptions import QdrantException
-from qdrant_client.http.exceptions import ApiException, UnexpectedResponse
 
-from common.errors import ConfigurationError, CortexError, PermanentError, TransientError
+from common.errors import ConfigurationError, PermanentError
 from common.points import Hit, Kind, Point
+from workers.qdrant import errors
+from workers.qdrant.collection import check_recorded, create_collection, vector_size
 
 BATCH_SIZE = 256
 KIND_KEY = "kind"
-MODEL_KEY = "cortex_model"
-DIM_KEY = "cortex_dim"
 MESSAGE_KEY = "message_key"
 HASH_KEY = "content_hash"
-
-_BACKEND_ERRORS = (ApiException, QdrantException, httpx.HTTPError, grpc.RpcError, OSError)
-_BAD_INPUT_ERRORS = (ValueError, RuntimeError)
-_TRANSIENT_GRPC_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.ABORTED,
-    }
-)
 
 
 class QdrantStore:
     """VectorStore over one Qdrant collection; every client call is serialised by one lock.
 
-    The model and dim a collection was built with live in the collection's own metadata
-    (`cortex_model`, `cortex_dim`), written atomically with its creation.
+    The model and dim a collection was built with live in the collection's own metadata,
+    written atomically with its creation (`workers.qdrant.collection`).
     """
 
     def __init__(self, client: QdrantClient, *, collection: str, local: bool) -> None:
@@ -57,7 +40,7 @@ class QdrantStore:
         """Create the collection if missing (idempotent, race-tolerant); check its model and dim."""
         with self._guard():
             if not self._client.collection_exists(self._collection):
-                self._create(dim=dim, model=model)
+                create_collection(self._client, self._collection, dim=dim, model=model)
             info = self._client.get_collection(self._collection)
             if not self._local:
                 # Idempotent on a server; local mode ignores payload indexes and warns.
@@ -65,7 +48,7 @@ class QdrantStore:
                     self._client.create_payload_index(
                         self._collection, field, models.PayloadSchemaType.KEYWORD, wait=True
                     )
-        self._check_recorded(info, dim=dim, model=model)
+        check_recorded(info, self._collection, dim=dim, model=model)
         self._dim = dim
 
     def upsert(self, points: Sequence[Point]) -> int:
@@ -144,45 +127,15 @@ class QdrantStore:
         with self._lock:
             try:
                 yield
-            except (*_BACKEND_ERRORS, *_BAD_INPUT_ERRORS) as exc:
-                raise _translate(exc) from exc
-
-    def _create(self, *, dim: int, model: str) -> None:
-        """Create the collection; losing a creation race to another caller is success."""
-        try:
-            self._client.create_collection(
-                self._collection,
-                vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
-                metadata={MODEL_KEY: model, DIM_KEY: dim},
-            )
-        except ValueError:
-            # Local mode reports "already exists" as ValueError, as it does bad input.
-            if not self._client.collection_exists(self._collection):
-                raise
-        except UnexpectedResponse as exc:
-            if exc.status_code != 409:  # a server reports a lost creation race as 409
-                raise
-
-    def _check_recorded(self, info: models.CollectionInfo, *, dim: int, model: str) -> None:
-        """Raise ConfigurationError unless the collection was built with this model and dim."""
-        old_dim = _vector_size(info)
-        metadata = info.config.metadata or {}
-        old_model = metadata.get(MODEL_KEY)
-        if old_dim == dim and old_model == model:
-            return
-        hint = "" if old_model else " (none recorded: not created by cluster-cortex?)"
-        raise ConfigurationError(
-            f"Qdrant collection {self._collection!r} holds vectors of model {old_model!r}"
-            f"{hint} with dim {old_dim}, but the configured embedder is {model!r} with dim"
-            f" {dim}; set CORTEX_COLLECTION to a new name or re-embed, never mix two models"
-        )
+            except (*errors.BACKEND_ERRORS, *errors.BAD_INPUT_ERRORS) as exc:
+                raise errors.translate(exc) from exc
 
     def _collection_dim(self) -> int:
         """Return the collection's vector size, asking Qdrant once if ensure_collection did not."""
         if self._dim is None:
             with self._guard():
                 info = self._client.get_collection(self._collection)
-            size = _vector_size(info)
+            size = vector_size(info)
             if size is None:
                 raise ConfigurationError(
                     f"Qdrant collection {self._collection!r} has named vectors, not one vector"
@@ -224,90 +177,12 @@ class QdrantStore:
         return {str(record.id) for record in found}
 
 
-def open_qdrant_store(
-    *, url: str | None, path: str, collection: str, timeout_s: float, api_key: str | None = None
-) -> QdrantStore:
-    """Open a store on a Qdrant server at `url`, or in local mode on the folder `path`.
-
-    Local mode locks its folder: only one process (the store worker) may open it.
-    """
-    if url is not None:
-        # The client takes whole seconds; round up so a sub-second setting never means 0.
-        timeout = max(1, math.ceil(timeout_s))
-        client = QdrantClient(url=url, timeout=timeout, api_key=api_key)
-        return QdrantStore(client, collection=collection, local=False)
-    Path(path).mkdir(parents=True, exist_ok=True)
-    _check_folder_free(Path(path))
-    try:
-        client = QdrantClient(path=path)
-    except RuntimeError as exc:
-        # Another client took the folder between our probe and this open.
-        if "already accessed" not in str(exc):
-            raise
-        raise _folder_taken(path) from exc
-    return QdrantStore(client, collection=collection, local=True)
-
-
-def _check_folder_free(folder: Path) -> None:
-    """Raise ConfigurationError if another client holds the local-mode folder's lock.
-
-    qdrant-client loads every collection before it tries the lock and, when the lock is
-    taken, leaks the open lock file; probing first with the same locker avoids both.
-    """
-    # Imported here as qdrant-client does: portalocker probes for writable folders on import.
-    import portalocker
-
-    lock_path = folder / ".lock"
-    if not lock_path.exists():
-        return
-    with lock_path.open("r+") as lock_file:
-        try:
-            portalocker.lock(
-                lock_file, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
-            )
-        except portalocker.exceptions.LockException as exc:
-            raise _folder_taken(str(folder)) from exc
-        portalocker.unlock(lock_file)
-
-
-def _folder_taken(path: str) -> ConfigurationError:
-    """Explain that a local-mode folder is owned by another client."""
-    return ConfigurationError(
-        f"Qdrant local-mode folder {path!r} is already open in another client: only one"
-        " process may own a local-mode folder, and in cluster-cortex that is the store"
-        " worker; run a single store worker or set CORTEX_QDRANT_URL to use a server"
-    )
-
-
-def _translate(exc: Exception) -> CortexError:
-    """Map a client exception to TransientError (retry) or PermanentError (fail now)."""
-    if isinstance(exc, UnexpectedResponse):
-        status = exc.status_code or 0
-        if status >= 500 or status in (408, 429):
-            return TransientError(f"Qdrant answered {status}: {exc}")
-        return PermanentError(f"Qdrant rejected the request ({status}): {exc}")
-    if isinstance(exc, grpc.RpcError):
-        code = exc.code() if isinstance(exc, grpc.Call) else None
-        if code is not None and code not in _TRANSIENT_GRPC_CODES:
-            return PermanentError(f"Qdrant rejected the request ({code}): {exc}")
-        return TransientError(f"Qdrant gRPC call failed: {exc}")
-    if isinstance(exc, _BAD_INPUT_ERRORS):
-        return PermanentError(f"Qdrant rejected the request: {exc}")
-    return TransientError(f"Qdrant unreachable or failing: {exc}")
-
-
 def _point_id(point_id: str) -> str:
     """Return the canonical uuid form Qdrant stores; PermanentError if it is not a uuid."""
     try:
         return str(uuid.UUID(point_id))
     except ValueError as exc:
         raise PermanentError(f"point id {point_id!r} is not a uuid") from exc
-
-
-def _vector_size(info: models.CollectionInfo) -> int | None:
-    """Return the collection's single unnamed vector size, None if it uses named vectors."""
-    vectors = info.config.params.vectors
-    return vectors.size if isinstance(vectors, models.VectorParams) else None
 
 
 def _match(key: str, value: str) -> models.FieldCondition:

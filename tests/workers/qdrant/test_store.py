@@ -14,7 +14,8 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from common.errors import ConfigurationError, PermanentError, TransientError
 from common.points import Kind, Point
-from workers.qdrant.store import QdrantStore, open_qdrant_store
+from workers.qdrant.opening import open_qdrant_store
+from workers.qdrant.store import QdrantStore
 
 DIM = 4
 MODEL = "nomic-embed-text"
