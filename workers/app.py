@@ -24,9 +24,14 @@ def _broker_options(settings: WorkerSettings) -> dict[str, object]:
     }
 
 
+_MODULES = ["workers.tasks", "workers.lifecycle"]
+
+
 def create_app(settings: WorkerSettings) -> Celery:
     """Configure Celery for at-least-once delivery with bounded retries and no prefetch hoarding."""
-    app = Celery("cortex", broker=settings.redis_url, include=["workers.tasks"])
+    app = Celery(
+        "cortex", broker=settings.redis_url, include=["workers.tasks", "workers.lifecycle"]
+    )
     app.conf.update(
         broker_transport_options=_broker_options(settings),
         broker_connection_retry_on_startup=True,

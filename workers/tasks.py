@@ -1,38 +1,23 @@
 """Thin Celery tasks: parse the payload, call one plain function, map errors to retry or fail."""
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from celery import Task as CeleryTask
 from celery.exceptions import Reject, SoftTimeLimitExceeded
-from celery.signals import (
-    celeryd_after_setup,
-    task_failure,
-    task_received,
-    worker_process_init,
-    worker_ready,
-    worker_shutdown,
-)
 from redis.exceptions import RedisError
 
-from common import keys
 from common.contract import Priority, Queue, Task
-from common.errors import CortexError, TransientError
+from common.errors import TransientError
 from common.items import AlertItem
 from common.points import Point
 from common.protect.guard import Kind
-from common.settings import get_worker_settings
-from workers import deadletter, embedding, job, leases, storage, versions
+from workers import embedding, job, storage, versions
 from workers.app import app
 from workers.guarded import GuardedEmbedder
-from workers.resources import Resources
+from workers.runtime import priority_of, resources, settings
 from workers.settle import Delivery
-
-log = logging.getLogger(__name__)
-settings = get_worker_settings()
-resources = Resources(settings)
 
 _RETRYABLE = (TransientError, SoftTimeLimitExceeded, RedisError)
 # The retry policy, in one place: transient failures and soft time limits back off
@@ -65,15 +50,10 @@ class CortexTask(CeleryTask):  # type: ignore[misc]
             raise Reject(exc.reason, requeue=True) from exc
 
 
-def _priority(task: CeleryTask, default: int) -> int:
-    info = task.request.delivery_info or {}
-    return int(info.get("priority", default) or default)
-
-
 def _job(task: CeleryTask, queue: Queue, kind: Kind, default_priority: int) -> job.Job:
     properties = task.request.properties or {}
     delivery = Delivery(task.request.id, str(properties.get("delivery_tag") or ""))
-    return job.Job(delivery, task.name, queue, _priority(task, default_priority), kind)
+    return job.Job(delivery, task.name, queue, priority_of(task, default_priority), kind)
 
 
 def _run(task: CeleryTask, items: job.Items, embed: Callable[..., list[Point]], *,
@@ -174,86 +154,3 @@ def update_alerts(items: list[dict[str, Any]]) -> int:
 def search(request: dict[str, Any]) -> None:
     """Answer one interactive search from the gateway."""
     storage.answer_search(request, resources.store(), resources.redis())
-
-
-@task_failure.connect
-def _dead_letter_on_failure(
-    sender: CeleryTask | None = None,
-    task_id: str = "",
-    exception: BaseException | None = None,
-    args: Any = None,
-    **_: Any,
-) -> None:
-    # Fires for exceptions, exhausted retries, hard time limits and lost workers alike.
-    if sender is None or sender.name == Task.SEARCH:
-        return
-    retries = sender.request.retries if sender.request else 0
-    try:
-        deadletter.dead_letter(
-            resources.redis(),
-            task=sender.name,
-            task_id=task_id,
-            args=args,
-            reason=repr(exception),
-            retries=retries or 0,
-            priority=_priority(sender, 0),
-        )
-    except Exception:
-        # Redis is down: the message is still unacked in Redis and comes back after the
-        # visibility timeout, so nothing is lost by not recording it here.
-        log.exception("could not dead-letter %s[%s]", sender.name, task_id)
-
-
-@celeryd_after_setup.connect
-def _check_store_at_start(sender: str, instance: Any, **_: Any) -> None:
-    # A store worker checks its collection (model, dimension, folder lock) at start-up, so a
-    # misconfiguration stops it at once instead of dead-lettering every task.
-    if Queue.STORE.value not in set(instance.app.amqp.queues.consume_from or {}):
-        return
-    solo = instance.pool_cls.__module__.endswith("solo")
-    # Celery logs and swallows exceptions from signal handlers; SystemExit is not swallowed.
-    if settings.qdrant_url is None and not solo:
-        raise SystemExit(
-            "Qdrant local mode allows one thread of one process: run the store queue with "
-            "--pool solo (as `cortex worker --queues store` does), or set CORTEX_QDRANT_URL"
-        )
-    try:
-        resources.store()
-    except CortexError as exc:
-        raise SystemExit(f"store worker cannot start: {exc}") from None
-    if not solo:
-        resources.close()  # pool children open their own clients after the fork
-
-
-@celeryd_after_setup.connect
-def _skip_paused_queues(sender: str, instance: Any, **_: Any) -> None:
-    # `cortex pause` cancels consumers on running workers; one started later must not
-    # quietly resume a paused queue.
-    selected = set(instance.app.amqp.queues.consume_from or {})
-    for raw in resources.redis().hkeys(keys.PAUSED):
-        queue = raw.decode() if isinstance(raw, bytes) else raw
-        if queue in selected:
-            instance.app.amqp.queues.deselect(queue)
-            log.warning("not consuming %s: it is paused (cortex resume %s)", queue, queue)
-
-
-@task_received.connect
-def _lease_received(request: Any = None, **_: Any) -> None:
-    # In the worker's main process: held until acknowledged, whatever the pool runs.
-    if request is not None:
-        leases.hold(request)
-
-
-@worker_ready.connect
-def _renew_leases(**_: Any) -> None:
-    resources.renewer().start()
-
-
-@worker_process_init.connect
-def _forget_parent_clients(**_: Any) -> None:
-    resources.forget()
-
-
-@worker_shutdown.connect
-def _close(**_: Any) -> None:
-    resources.close()
