@@ -1,1 +1,6 @@
-"""The thin intake: validates, deduplicates and enqueues; never embeds."""
+"""The thin intake: validates, deduplicates and enqueues; never embeds.
+
+Also answers search (one embedding under the guard's search budget, the lookup by a worker)
+and `/v1/stats`. May import `common` (contract, protection, the embedding client); never
+workers, the CLI or the ingest client.
+"""
