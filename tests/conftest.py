@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from common.cli.procs import free_port
-from common.embedding.devembedder import DevEmbedder
 from common.cli.redisserver import RedisServer
+from common.embedding.devembedder import DevEmbedder
 from tests.support.stack import Stack
 
 
