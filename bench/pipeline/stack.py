@@ -1,28 +1,18 @@
-"""cluster-cortex under test: a throwaway redis-server and the real processes on loopback.
+"""cluster-cortex under test (`bench.cortexstack`), with Qdrant's local mode on tmpfs.
 
-`cortex worker` for alerts, chats and store, `cortex controller` and `cortex gateway`, as
-`tests/support/stack.py` starts them. Settings are the README's defaults except those in
-`cortex_env`, each with the reason it differs.
+Settings are the README's defaults except those in `cortex_env`, each with the reason it
+differs.
 """
 
-import contextlib
-import os
 import shutil
-import signal
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from bench.cortexstack import CortexStack
 from bench.pipeline.params import Params
-from common.cli.procs import Child, cortex_argv, free_port
-from common.cli.redisserver import RedisServer
 from common.settings import CommonSettings
 
-_START_TIMEOUT_S = 90
 # Per-minute budgets far above anything this benchmark can push through the embedder.
 _BUDGET_PER_MIN = 100_000
 _TMPFS = Path("/dev/shm")
@@ -68,100 +58,42 @@ def cortex_env(params: Params) -> dict[str, str]:
     }
 
 
-def _components() -> list[tuple[str, list[str]]]:
-    return [
-        ("worker-store", ["worker", "--queues", "store", "--name", "store@pipeline"]),
-        ("worker-alerts", ["worker", "--queues", "alerts", "--name", "alerts@pipeline"]),
-        ("worker-chats", ["worker", "--queues", "chats", "--name", "chats@pipeline"]),
-        ("controller", ["controller"]),
-        ("gateway", ["gateway", "--log-level", "warning"]),
-    ]
-
-
 class Stack:
     """Starts and stops the processes; reads `/v1/stats`."""
 
     def __init__(self, params: Params, workdir: Path) -> None:
         self._params = params
-        self._workdir = workdir
-        self._redis = RedisServer(port=free_port(), data_dir=workdir / "redis", persist=False)
-        self._children: list[Child] = []
-        self.url = f"http://127.0.0.1:{free_port()}"
         self.qdrant_path = workdir / "qdrant"
         if params.qdrant_tmpfs and _TMPFS.is_dir():
             self.qdrant_path = Path(tempfile.mkdtemp(prefix="cortex-pipeline-", dir=_TMPFS))
+        self._cortex = CortexStack("pipeline", workdir, persist=False, qdrant_path=self.qdrant_path)
+        self.url = self._cortex.url
 
     def start(self, embed_url: str) -> None:
         """Start Redis, the workers, the controller and the gateway; wait until all are ready."""
-        self._redis.start()
-        env = self._env(embed_url)
-        for name, args in _components():
-            log = self._workdir / "logs" / f"{name}.log"
-            child = Child(name, cortex_argv(*args), env=env, log=log)
-            self._children.append(child)
-            child.start()
-        for child in self._children:
-            if child.name.startswith("worker"):
-                child.wait_for_log("ready.", timeout_s=_START_TIMEOUT_S)
-            elif child.name == "controller":
-                child.wait_for_log("controller running", timeout_s=_START_TIMEOUT_S)
-        self._wait_gateway()
+        self._cortex.start(embed_url, cortex_env(self._params))
         cap = self.stats().get("concurrency", {}).get("cap")
         if cap != self._params.slots_cap:
             raise RuntimeError(f"cluster-cortex runs with cap {cap}, not {self._params.slots_cap}")
 
     def stats(self) -> dict[str, Any]:
         """The gateway's `/v1/stats`; an empty dict if it does not answer."""
-        with contextlib.suppress(requests.RequestException, ValueError):
-            body: dict[str, Any] = requests.get(self.url + "/v1/stats", timeout=5).json()
-            return body
-        return {}
+        return self._cortex.stats()
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running components by short name (gateway, alerts, ...)."""
         return {
             c.name.removeprefix("worker-"): c.proc.pid
-            for c in self._children
+            for c in self._cortex.children
             if c.proc is not None and c.running()
         }
 
     def stop(self) -> None:
         """Stop every process (in parallel, SIGKILL after a grace period) and Redis."""
-        for child in self._children:
-            child.signal(signal.SIGTERM)
-        threads = [
-            threading.Thread(target=c.stop, kwargs={"timeout_s": 10}) for c in self._children
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self._redis.stop()
+        self._cortex.stop()
         if self.qdrant_path.is_relative_to(_TMPFS):
             shutil.rmtree(self.qdrant_path, ignore_errors=True)
 
     def logs(self, lines: int = 20) -> str:
         """Every process's log tail, for a failed run."""
-        return "\n".join(f"== {c.name}\n{c.tail(lines)}" for c in self._children)
-
-    def _env(self, embed_url: str) -> dict[str, str]:
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
-        return {
-            **inherited,
-            "PYTHONUNBUFFERED": "1",
-            "CORTEX_REDIS_URL": self._redis.url,
-            "CORTEX_OLLAMA_URL": embed_url,
-            "CORTEX_QDRANT_PATH": str(self.qdrant_path),
-            "CORTEX_GATEWAY_HOST": "127.0.0.1",
-            "CORTEX_GATEWAY_PORT": self.url.rsplit(":", 1)[1],
-            **cortex_env(self._params),
-        }
-
-    def _wait_gateway(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.url + "/readyz", timeout=1).ok:
-                    return
-            time.sleep(0.2)
-        raise TimeoutError(f"gateway not ready in {_START_TIMEOUT_S}s")
+        return self._cortex.tails(lines)

@@ -1,28 +1,18 @@
-"""cluster-cortex as the receiver under test: a real stack of processes on loopback.
+"""cluster-cortex as the receiver under test: its real processes (`bench.cortexstack`).
 
-A throwaway redis-server, `cortex worker` for each queue, `cortex controller` and
-`cortex gateway`, all pointed at the simulated node. Settings are the README's defaults except
-those listed in `cortex_env`, each with the reason it differs.
+All pointed at the simulated node. Settings are the README's defaults except those listed in
+`cortex_env`, each with the reason it differs.
 """
 
-import contextlib
-import os
-import signal
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from bench.cortexstack import CortexStack
 from bench.spiral.params import COMPRESSION, Params
 from bench.spiral.prometheus import NODE
 from bench.spiral.receiver import Stored
-from common.cli.procs import Child, cortex_argv, free_port
-from common.cli.redisserver import RedisServer
 from common.settings import CliSettings, GatewaySettings, WorkerSettings
 
-_START_TIMEOUT_S = 90
 # Per-minute budgets (README defaults) in compressed time: a simulated minute is one second.
 _BUDGETS = {
     "ALERT_CALLS": 120, "ALERT_INPUTS": 2000, "CHAT_CALLS": 30, "CHAT_INPUTS": 600,
@@ -117,10 +107,8 @@ class CortexReceiver:
 
     def __init__(self, params: Params, workdir: Path) -> None:
         self._params = params
-        self._workdir = workdir
-        self._redis = RedisServer(port=free_port(), data_dir=workdir / "redis", persist=False)
-        self._children: list[Child] = []
-        self.gateway_url = f"http://127.0.0.1:{free_port()}"
+        self._cortex = CortexStack("spiral", workdir, persist=False, qdrant_path=workdir / "qdrant")
+        self.gateway_url = self._cortex.url
         self._last_stats: dict[str, Any] = {}
 
     @property
@@ -135,25 +123,11 @@ class CortexReceiver:
 
     def start(self, embed_url: str) -> None:
         """Start Redis, the workers, the controller and the gateway; wait until all are ready."""
-        self._redis.start()
-        env = self._env(embed_url)
-        logs = self._workdir / "logs"
-        for name, args in _components():
-            child = Child(name, cortex_argv(*args), env=env, log=logs / f"{name}.log")
-            self._children.append(child)
-            child.start()
-        for child in self._children:
-            if child.name.startswith("worker"):
-                child.wait_for_log("ready.", timeout_s=_START_TIMEOUT_S)
-        next(c for c in self._children if c.name == "controller").wait_for_log(
-            "controller running", timeout_s=_START_TIMEOUT_S
-        )
-        self._wait_gateway()
+        self._cortex.start(embed_url, cortex_env(self._params))
 
     def stats(self) -> dict[str, Any]:
         """The gateway's `/v1/stats` (the last good one if the gateway does not answer)."""
-        with contextlib.suppress(requests.RequestException):
-            self._last_stats = requests.get(self.gateway_url + "/v1/stats", timeout=5).json()
+        self._last_stats = self._cortex.stats() or self._last_stats
         return self._last_stats
 
     def stored(self) -> Stored:
@@ -188,53 +162,11 @@ class CortexReceiver:
 
     def stop(self) -> None:
         """Stop every process (in parallel, SIGKILL after a grace period) and Redis."""
-        for child in self._children:
-            child.signal(signal.SIGTERM)
-        threads = [threading.Thread(target=c.stop, kwargs={"timeout_s": 10})
-                   for c in self._children]  # fmt: skip
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self._redis.stop()
+        self._cortex.stop()
 
     def logs(self) -> str:
         """Every process's log tail, for a failed run."""
-        return "\n".join(f"== {c.name}\n{c.tail(20)}" for c in self._children)
-
-    def _env(self, embed_url: str) -> dict[str, str]:
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
-        port = self.gateway_url.rsplit(":", 1)[1]
-        return {
-            **inherited,
-            "PYTHONUNBUFFERED": "1",
-            "CORTEX_REDIS_URL": self._redis.url,
-            "CORTEX_OLLAMA_URL": embed_url,
-            "CORTEX_QDRANT_PATH": str(self._workdir / "qdrant"),
-            "CORTEX_GATEWAY_HOST": "127.0.0.1",
-            "CORTEX_GATEWAY_PORT": port,
-            **cortex_env(self._params),
-        }
-
-    def _wait_gateway(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.gateway_url + "/readyz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise TimeoutError(f"gateway not ready in {_START_TIMEOUT_S}s:\n{self.logs()}")
-
-
-def _components() -> list[tuple[str, list[str]]]:
-    return [
-        ("worker-store", ["worker", "--queues", "store", "--name", "store@spiral"]),
-        ("worker-alerts", ["worker", "--queues", "alerts", "--name", "alerts@spiral"]),
-        ("worker-chats", ["worker", "--queues", "chats", "--name", "chats@spiral"]),
-        ("controller", ["controller"]),
-        ("gateway", ["gateway", "--log-level", "warning"]),
-    ]
+        return self._cortex.tails(20)
 
 
 def _sum(decisions: dict[str, float], *prefixes: str) -> float:
