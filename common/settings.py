@@ -204,6 +204,8 @@ class CliSettings(CommonSettings):
     gateway_port: Annotated[int, Field(gt=0, lt=65536)] = 8080
     flower_port: Annotated[int, Field(gt=0, lt=65536)] = 5555
     webhook_token: str | None = None
+    # Cores the embedded model (`cortex embedder`) may use: it runs on the node it serves.
+    embedder_threads: Annotated[int, Field(ge=1, le=64)] = 2
 
 
 S = TypeVar("S", bound=CommonSettings)

@@ -12,6 +12,7 @@ import typer
 
 from common.cli.procs import celery_argv
 from common.contract import Queue
+from common.errors import ConfigurationError
 from common.settings import get_cli_settings, get_gateway_settings, get_worker_settings
 
 
@@ -75,8 +76,34 @@ def worker(
     os.execv(argv[0], argv)
 
 
-def embedder(port: int = 11435, host: str = "127.0.0.1", dim: int | None = None) -> None:
-    """Run the Ollama-compatible development embedder (not a real model)."""
-    from common.embedding.devembedder import run
+def embedder(
+    port: int = 11435,
+    host: str = "127.0.0.1",
+    word_hash: Annotated[
+        bool, typer.Option("--word-hash", help="serve the word-hash test double (not a model)")
+    ] = False,
+    dim: Annotated[int | None, typer.Option(help="with --word-hash: the vectors' size")] = None,
+) -> None:
+    """Run an Ollama-compatible embedder: the embedded all-MiniLM-L6-v2 model, offline."""
+    settings = get_cli_settings()
+    if word_hash:
+        from common.embedding.devembedder import run
 
-    run(host, port, dim=dim or get_cli_settings().embed_dim)
+        run(host, port, dim=dim or settings.embed_dim)
+        return
+    if dim is not None:
+        raise typer.BadParameter(
+            "the model's vectors have 384 dimensions; --dim applies to --word-hash only",
+            param_hint="--dim",
+        )
+    _serve_model(host, port, threads=settings.embedder_threads)
+
+
+def _serve_model(host: str, port: int, *, threads: int) -> None:
+    from common.embedding.modelserver import run
+
+    try:
+        run(host, port, threads=threads)
+    except ConfigurationError as exc:
+        typer.secho(f"cortex embedder: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc

@@ -1,26 +1,26 @@
-"""Ollama's embedding API over HTTP, served for a DevEmbedder: parsing, routes and replies.
+"""Ollama's embedding API over HTTP, served for any `Backend`: parsing, routes and replies.
+
+The real model (`modelserver`) and the word-hash test double (`devembedder`) are both served
+by these routes, so clients meet one API whichever answers.
 
 Bodies are read by Content-Length only and capped; a request is answered with Ollama's own
 status codes and `{"error": ...}` bodies, so clients meet the errors they would meet in
 production.
 """
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from common.embedding.wordhash import MAX_DIM, tokens
-
-if TYPE_CHECKING:
-    from common.embedding.devembedder import DevEmbedder
-
 VERSION = "0.0.0-cortex-dev"
-DEFAULT_MODEL = "nomic-embed-text:latest"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
@@ -33,7 +33,7 @@ class Reject(Exception):
         self.message = message
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
     """Parse a request body that must be a JSON object."""
     if not body:
         raise Reject(400, "missing request body")
@@ -65,12 +65,12 @@ def _inputs(value: object) -> list[str]:
     raise Reject(400, "invalid input type: input must be a string or a list of strings")
 
 
-def _dimensions(value: object, default: int) -> int:
+def _dimensions(value: object, default: int, maximum: int) -> int:
     """The `dimensions` of one call; absent or 0 means the server's own, as in Ollama."""
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DIM:
-        raise Reject(400, f"dimensions must be an integer in 0..{MAX_DIM}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise Reject(400, f"dimensions must be an integer in 0..{maximum}")
     return value or default
 
 
@@ -88,79 +88,90 @@ def _num_thread(options: object) -> int | None:
     return value
 
 
-_Reply = tuple[int, object]
+Reply = tuple[int, object]
+Route = Callable[[bytes], Reply]
+Routes = Mapping[tuple[str, str], Route]
+# What /api/embed answers with: lists of floats, or a float32 array (orjson writes it as is).
+Embeddings = list[list[float]] | npt.NDArray[np.float32]
 
 
-def _embed(embedder: "DevEmbedder", body: bytes) -> _Reply:
+class Backend(Protocol):
+    """What the routes need of a model: its dimensions, one metered call, and how it is named."""
+
+    dim: int
+    max_dim: int
+
+    def embed_call(
+        self, model: str, texts: list[str], dim: int, num_thread: int | None
+    ) -> tuple[Embeddings, int]:
+        """Embed texts as one API call; returns the vectors and the tokens read (may Reject)."""
+
+    def tags(self) -> list[dict[str, object]]:
+        """The entries of /api/tags, one per model name it answers for."""
+
+    def show(self, model: str) -> dict[str, object]:
+        """/api/show of one model (raises Reject(404) for a model it does not serve)."""
+
+
+def _embed(backend: Backend, body: bytes) -> Reply:
     """POST /api/embed."""
-    request = _json_object(body)
+    request = json_object(body)
     model = _model(request)
     texts = _inputs(request.get("input"))
-    dim = _dimensions(request.get("dimensions"), embedder.dim)
+    dim = _dimensions(request.get("dimensions"), backend.dim, backend.max_dim)
+    num_thread = _num_thread(request.get("options"))
     started_ns = time.perf_counter_ns()
-    vectors = embedder.metered_embed(model, texts, dim, _num_thread(request.get("options")))
+    vectors, n_tokens = backend.embed_call(model, texts, dim, num_thread)
     return 200, {
         "model": model,
         "embeddings": vectors,
         "total_duration": time.perf_counter_ns() - started_ns,
         "load_duration": 0,
-        "prompt_eval_count": sum(len(tokens(text)) for text in texts),
+        "prompt_eval_count": n_tokens,
     }
 
 
-def _embeddings(embedder: "DevEmbedder", body: bytes) -> _Reply:
+def _embeddings(backend: Backend, body: bytes) -> Reply:
     """POST /api/embeddings, the legacy single-prompt endpoint."""
-    request = _json_object(body)
+    request = json_object(body)
     model = _model(request)
     prompt = request.get("prompt", "")
     if not isinstance(prompt, str):
         raise Reject(400, "prompt must be a string")
-    vectors = embedder.metered_embed(model, [prompt] if prompt else [], embedder.dim)
-    return 200, {"embedding": vectors[0] if vectors else []}
+    vectors, _ = backend.embed_call(model, [prompt] if prompt else [], backend.dim, None)
+    return 200, {"embedding": vectors[0] if len(vectors) else []}
 
 
-def _tags(embedder: "DevEmbedder", body: bytes) -> _Reply:
-    """GET /api/tags: the models this server answers for."""
-    names = sorted(embedder.model_names or {DEFAULT_MODEL})
-    return 200, {"models": [{"name": name, "model": name} for name in names]}
+def _show(backend: Backend, body: bytes) -> Reply:
+    """POST /api/show: a model's details, with `<arch>.embedding_length` in `model_info`."""
+    request = json_object(body)
+    name = request.get("model") or request.get("name")  # older clients send `name`
+    if not isinstance(name, str) or not name:
+        raise Reject(400, "model is required")
+    return 200, backend.show(name)
 
 
-def _dev_config(embedder: "DevEmbedder", body: bytes) -> _Reply:
-    """POST /_dev/config: configure() over HTTP."""
-    try:
-        embedder.configure_from(_json_object(body))
-    except ValueError as exc:
-        raise Reject(400, str(exc)) from exc
-    return 200, {"ok": True}
-
-
-def _dev_reset(embedder: "DevEmbedder", body: bytes) -> _Reply:
-    """POST /_dev/reset: reset() over HTTP."""
-    embedder.reset()
-    return 200, {"ok": True}
-
-
-_ROUTES: dict[tuple[str, str], Callable[["DevEmbedder", bytes], _Reply]] = {
-    ("GET", "/"): lambda embedder, body: (200, "Ollama is running"),
-    ("GET", "/api/version"): lambda embedder, body: (200, {"version": VERSION}),
-    ("GET", "/api/tags"): _tags,
-    ("POST", "/api/embed"): _embed,
-    ("POST", "/api/embeddings"): _embeddings,
-    ("GET", "/_dev/stats"): lambda embedder, body: (200, embedder.stats()),
-    ("POST", "/_dev/config"): _dev_config,
-    ("POST", "/_dev/reset"): _dev_reset,
-}
+def api_routes(backend: Backend) -> dict[tuple[str, str], Route]:
+    """Ollama's routes, answered by `backend`."""
+    return {
+        ("GET", "/"): lambda body: (200, "Ollama is running"),
+        ("GET", "/api/version"): lambda body: (200, {"version": VERSION}),
+        ("GET", "/api/tags"): lambda body: (200, {"models": backend.tags()}),
+        ("POST", "/api/show"): functools.partial(_show, backend),
+        ("POST", "/api/embed"): functools.partial(_embed, backend),
+        ("POST", "/api/embeddings"): functools.partial(_embeddings, backend),
+    }
 
 
 class Server(ThreadingHTTPServer):
-    """A threading HTTP server that knows its embedder and never waits for its threads."""
+    """A threading HTTP server that knows its routes and never waits for its threads."""
 
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], embedder: "DevEmbedder") -> None:
+    def __init__(self, address: tuple[str, int], routes: Routes) -> None:
         super().__init__(address, Handler)
-        self.embedder = embedder
+        self.routes = routes
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore clients that hung up (a timed-out test call); print anything else."""
@@ -195,10 +206,10 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         try:
             body = self._read_body()
-            route = _ROUTES.get((self.command, path))
+            route = self.server.routes.get((self.command, path))
             if route is None:
                 raise Reject(404, f"{self.command} {path} not found")
-            status, payload = route(self.server.embedder, body)
+            status, payload = route(body)
         except Reject as exc:
             status, payload = exc.status, {"error": exc.message}
         self._reply(status, payload)
@@ -225,7 +236,8 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(payload, str):
             data, content_type = payload.encode(), "text/plain; charset=utf-8"
         else:
-            data, content_type = orjson.dumps(payload), "application/json; charset=utf-8"
+            data = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+            content_type = "application/json; charset=utf-8"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

@@ -4,7 +4,6 @@ It answers with word-hash vectors (`wordhash`) over Ollama's HTTP API (`devapi`)
 loudly, at start-up and in its docstrings, that it is not a real model.
 """
 
-import contextlib
 import sys
 import threading
 import time
@@ -12,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
-from common.embedding.devapi import Reject, Server
-from common.embedding.wordhash import MAX_DIM, embed_text
+from common.embedding.devapi import Embeddings, Reject, Reply, Routes, api_routes, json_object
+from common.embedding.serving import Service
+from common.embedding.wordhash import MAX_DIM, embed_text, tokens
 
 BANNER = """\
 ==============================================================================
@@ -25,9 +25,9 @@ BANNER = """\
   For real use, run Ollama and point CORTEX_OLLAMA_URL at it.
 =============================================================================="""
 
+DEFAULT_MODEL = "nomic-embed-text:latest"
 TEXTS_KEPT = 10_000
 _BUSY = "server busy, please try again.  maximum pending requests exceeded"
-_POLL_S = 0.05
 
 
 class EmbedderStats(TypedDict):
@@ -100,8 +100,10 @@ def _injected_error(status: int) -> Reject:
     return Reject(status, "failed to generate embedding: injected fault (cortex dev embedder)")
 
 
-class DevEmbedder:
+class DevEmbedder(Service):
     """An HTTP server speaking Ollama's embedding API, with injectable latency and faults."""
+
+    max_dim = MAX_DIM
 
     def __init__(
         self,
@@ -113,57 +115,45 @@ class DevEmbedder:
     ) -> None:
         if not 1 <= dim <= MAX_DIM:
             raise ValueError(f"dim must be in 1..{MAX_DIM}, got {dim}")
+        super().__init__(host, port)
         self.dim = dim
         self.model_names = model_names
-        self._host, self._port = host, port
-        self._server: Server | None = None
-        self._url: str | None = None
-        self._thread: threading.Thread | None = None
-        self._serving = False
         self._lock = threading.Lock()
         self._config = _Config()
         self._error_debt = 0.0
         self._counters = _Counters()
 
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. http://127.0.0.1:PORT; binds the port on first use."""
-        if self._url is None:
-            self._bind()
-        assert self._url is not None
-        return self._url
+    def routes(self) -> Routes:
+        """Ollama's routes plus /_dev/stats, /_dev/config and /_dev/reset."""
+        return api_routes(self) | {
+            ("GET", "/_dev/stats"): lambda body: (200, self.stats()),
+            ("POST", "/_dev/config"): self._config_over_http,
+            ("POST", "/_dev/reset"): self._reset_over_http,
+        }
 
-    def start(self) -> None:
-        """Bind and serve in a daemon thread; returns at once."""
-        if self._thread is not None:
-            raise RuntimeError("DevEmbedder already started")
-        self._bind()
-        self._serving = True
-        self._thread = threading.Thread(
-            target=self.serve_forever, name="cortex-dev-embedder", daemon=True
-        )
-        self._thread.start()
+    def tags(self) -> list[dict[str, object]]:
+        """The models this server answers for (any, reported as DEFAULT_MODEL, if unset)."""
+        names = sorted(self.model_names or {DEFAULT_MODEL})
+        return [{"name": name, "model": name} for name in names]
 
-    def serve_forever(self) -> None:
-        """Bind if needed and serve in the calling thread until stop() or an interrupt."""
-        server = self._bind()
-        self._serving = True
-        try:
-            server.serve_forever(poll_interval=_POLL_S)
-        finally:
-            self._serving = False
+    def show(self, model: str) -> dict[str, object]:
+        """/api/show: a word-hash "model" of this server's dimension."""
+        self._check_model(model)
+        return {
+            "details": {"format": "word-hash", "family": "wordhash"},
+            "model_info": {
+                "general.architecture": "wordhash",
+                "wordhash.embedding_length": self.dim,
+            },
+            "capabilities": ["embedding"],
+        }
 
-    def stop(self) -> None:
-        """Stop serving and release the port; a no-op when not bound."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        if self._serving:
-            server.shutdown()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        server.server_close()
+    def embed_call(
+        self, model: str, texts: list[str], dim: int, num_thread: int | None
+    ) -> tuple[Embeddings, int]:
+        """metered_embed(), with its word count as the tokens read."""
+        vectors = self.metered_embed(model, texts, dim, num_thread)
+        return vectors, sum(len(tokens(text)) for text in texts)
 
     def stats(self) -> EmbedderStats:
         """A consistent snapshot of the counters, with a copy of the embedded texts."""
@@ -216,6 +206,19 @@ class DevEmbedder:
         }
         self.configure_from(settings)
 
+    def _config_over_http(self, body: bytes) -> Reply:
+        """POST /_dev/config: configure() over HTTP."""
+        try:
+            self.configure_from(json_object(body))
+        except ValueError as exc:
+            raise Reject(400, str(exc)) from exc
+        return 200, {"ok": True}
+
+    def _reset_over_http(self, body: bytes) -> Reply:
+        """POST /_dev/reset: reset() over HTTP."""
+        self.reset()
+        return 200, {"ok": True}
+
     def configure_from(self, settings: Mapping[str, object]) -> None:
         """Validate and apply settings given by name; None values are ignored."""
         checked = _validated({k: v for k, v in settings.items() if v is not None})
@@ -223,13 +226,6 @@ class DevEmbedder:
             self._config = replace(self._config, **checked)
             if "error_rate" in checked:
                 self._error_debt = 0.0
-
-    def _bind(self) -> Server:
-        """The bound server, created on first use."""
-        if self._server is None:
-            self._server = Server((self._host, self._port), self)
-            self._url = f"http://{self._host}:{self._server.server_port}"
-        return self._server
 
     def _check_model(self, model: str) -> None:
         """Reject a model this server was not told about, as Ollama does for an unpulled one."""
@@ -284,8 +280,4 @@ def run(host: str, port: int, *, dim: int) -> None:
     embedder = DevEmbedder(host, port, dim=dim)
     print(BANNER, file=sys.stderr)
     print(f"Serving Ollama's API at {embedder.url} (dim {dim}); Ctrl-C stops.", file=sys.stderr)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            embedder.serve_forever()
-    finally:
-        embedder.stop()
+    embedder.serve_until_interrupted()
