@@ -170,10 +170,14 @@ class DevEmbedder(Service):
             )
 
     def reset_stats(self) -> None:
-        """Zero the counters and forget the texts; calls still running stay counted in flight."""
+        """Start new counters and forget the texts.
+
+        A call still running was admitted under the old counters and ends there: a stopped
+        stack's call still sleeping out its delay must not count in flight (or as a call) for
+        whoever reads the new ones.
+        """
         with self._lock:
-            in_flight = self._counters.in_flight
-            self._counters = _Counters(in_flight=in_flight, peak_in_flight=in_flight)
+            self._counters = _Counters()
 
     def reset(self) -> None:
         """Restore default behaviour (no delay, no faults) and zero the stats."""
@@ -234,8 +238,8 @@ class DevEmbedder(Service):
             return
         raise Reject(404, f'model "{model}" not found, try pulling it first')
 
-    def _admit(self, n_inputs: int) -> float:
-        """Count a call in flight and return its delay, or raise the fault injected for it."""
+    def _admit(self, n_inputs: int) -> tuple[float, _Counters]:
+        """Count a call in flight: its delay and its counters, or raise the fault injected."""
         with self._lock:
             config, c = self._config, self._counters
             if config.fail_next > 0:
@@ -250,28 +254,28 @@ class DevEmbedder(Service):
                 raise _injected_error(config.error_status)
             c.in_flight += 1
             c.peak_in_flight = max(c.peak_in_flight, c.in_flight)
-            return config.delay_s + n_inputs * config.per_input_delay_s
+            return config.delay_s + n_inputs * config.per_input_delay_s, c
 
     def metered_embed(
         self, model: str, texts: list[str], dim: int, num_thread: int | None = None
     ) -> list[list[float]]:
         """Embed texts as one API call: model check, injected faults, delay, counters."""
         self._check_model(model)
-        delay_s = self._admit(len(texts))
+        delay_s, c = self._admit(len(texts))
         try:
             time.sleep(delay_s)
             vectors = [embed_text(text, dim) for text in texts]
         finally:
             with self._lock:
-                self._counters.in_flight -= 1
+                c.in_flight -= 1
         with self._lock:
-            self._counters.calls += 1
-            self._counters.inputs += len(texts)
-            self._counters.texts.extend(texts)
-            threads, asked = self._counters.num_threads, str(num_thread or "default")
+            c.calls += 1
+            c.inputs += len(texts)
+            c.texts.extend(texts)
+            threads, asked = c.num_threads, str(num_thread or "default")
             threads[asked] = threads.get(asked, 0) + 1
             # Bounded so a long `cortex dev` session or a benchmark cannot grow without limit.
-            del self._counters.texts[:-TEXTS_KEPT]
+            del c.texts[:-TEXTS_KEPT]
         return vectors
 
 

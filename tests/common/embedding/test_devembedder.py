@@ -14,6 +14,7 @@ import requests
 
 from common.embedding.devembedder import BANNER, DevEmbedder
 from common.embedding.wordhash import embed_text
+from tests.support.stack import wait_until
 
 MODEL = "nomic-embed-text"
 ROOT = Path(__file__).resolve().parents[3]
@@ -208,6 +209,22 @@ def test_stats_under_concurrent_calls(embedder: DevEmbedder) -> None:
     assert (stats["calls"], stats["inputs"], stats["in_flight"]) == (4, 10, 0)
     assert stats["peak_in_flight"] >= 2
     assert sorted(stats["texts"]) == sorted(t for batch in batches for t in batch)
+
+
+def test_a_call_from_before_reset_stats_is_not_counted_after_it(embedder: DevEmbedder) -> None:
+    # The session's embedder outlives each test's stack: a call of a stopped stack that still
+    # sleeps out its delay must not count in flight, or as a call, for the next test.
+    embedder.configure(delay_s=1.0)
+    old = threading.Thread(target=vectors, args=(embedder, "from the last test"))
+    old.start()
+    wait_until(lambda: embedder.stats()["in_flight"] == 1, timeout_s=5, what="the old call")
+    embedder.reset_stats()
+    embedder.configure(delay_s=0.2)
+    vectors(embedder, "this test's call")
+    old.join()
+    stats = embedder.stats()
+    assert (stats["calls"], stats["peak_in_flight"], stats["in_flight"]) == (1, 1, 0)
+    assert stats["texts"] == ["this test's call"]
 
 
 def test_dev_endpoints_drive_the_server_over_http(embedder: DevEmbedder) -> None:
