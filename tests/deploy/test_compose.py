@@ -18,6 +18,8 @@ from tests.deploy.support import (
 
 COMPOSE = ROOT / "docker-compose.yml"
 CORTEX_IMAGE = "cluster-cortex:local"
+# Services that run someone else's image.
+OTHER_IMAGES = {"redis", "qdrant", "ollama", "ollama-pull", "prometheus", "grafana"}
 # Every long-running service of the stack; the ingest job and ollama-pull are one-shots.
 EXPECTED_SERVICES = {
     "redis",
@@ -31,6 +33,9 @@ EXPECTED_SERVICES = {
     "controller",
     "flower",
     "ingest",
+    # Only with --profile observability (tests/deploy/test_grafana.py).
+    "prometheus",
+    "grafana",
 }
 
 
@@ -47,7 +52,7 @@ def test_compose_config_validates() -> None:
 
 def test_the_stack_has_every_component(services: dict) -> None:
     assert set(services) == EXPECTED_SERVICES
-    for name in EXPECTED_SERVICES - {"redis", "qdrant", "ollama", "ollama-pull"}:
+    for name in EXPECTED_SERVICES - OTHER_IMAGES:
         assert services[name]["image"] == CORTEX_IMAGE, name
 
 
