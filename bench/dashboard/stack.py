@@ -80,8 +80,9 @@ class Stack:
     def start(self) -> None:
         """The embedder, cluster-cortex, Flower, Prometheus; each ready before the next."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
+        # The word-hash double: the bench injects latency through its /_dev/config.
         embedder = cortex_argv(
-            "embedder", "--port", _port(self.embedder_url), "--dim", str(EMBED_DIM)
+            "embedder", "--word-hash", "--port", _port(self.embedder_url), "--dim", str(EMBED_DIM)
         )
         self._start("embedder", embedder, env, self.embedder_url + "/api/version")
         self.cortex.start(self.embedder_url, CORTEX_ENV)
