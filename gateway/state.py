@@ -67,7 +67,7 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
         concurrency=settings.search_concurrency,
         retry_after_s=settings.retry_after_s,
     )
-    collector = RedisCollector(sync_redis)
+    collector = RedisCollector(sync_redis, slots_cap=settings.concurrency_cap)
     REGISTRY.register(collector)
     try:
         yield State(

@@ -42,10 +42,11 @@ Family = GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily
 
 
 class RedisCollector(Collector):
-    """Exports a Snapshot at every scrape."""
+    """Exports a Snapshot at every scrape, with the concurrency cap this process computes."""
 
-    def __init__(self, r: redis.Redis) -> None:
+    def __init__(self, r: redis.Redis, *, slots_cap: int) -> None:
         self._redis = r
+        self._slots_cap = slots_cap
 
     def collect(self) -> Iterable[Family]:
         """Read Redis once; during a Redis outage export nothing rather than fail the scrape."""
@@ -53,7 +54,11 @@ class RedisCollector(Collector):
             snap = read_snapshot(self._redis)
         except redis.RedisError:
             return []
-        return [*_gauges(snap), _decisions(snap), *_histograms(snap)]
+        cap = GaugeMetricFamily(
+            "cortex_slots_cap", "Most embedding calls at once (the CPU budget's cap)",
+            value=self._slots_cap,
+        )  # fmt: skip
+        return [*_gauges(snap), cap, _stored(snap), _decisions(snap), *_histograms(snap)]
 
 
 def _gauges(snap: Snapshot) -> list[GaugeMetricFamily]:
@@ -83,6 +88,15 @@ def _gauges(snap: Snapshot) -> list[GaugeMetricFamily]:
             value=snap.limiter.get("pressure", 1),
         ),
     ]
+
+
+def _stored(snap: Snapshot) -> GaugeMetricFamily:
+    # A gauge of the store worker's own count: points are overwritten and deleted too, so
+    # this is what the memory holds, not a rate of writes.
+    stored = GaugeMetricFamily("cortex_points_stored", "Points in the memory", labels=["kind"])
+    for kind in ("alert", "chat"):
+        stored.add_metric([kind], snap.stored.get(kind, 0))
+    return stored
 
 
 def _decisions(snap: Snapshot) -> CounterMetricFamily:
