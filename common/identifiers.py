@@ -16,9 +16,11 @@ _K8S_ALPHABET = frozenset("bcdfghjklmnpqrstvwxz2456789")
 _DEPLOYMENT_POD = re.compile(r"^([a-z][a-z0-9.-]*?)-([a-z0-9]{6,10})-([a-z0-9]{5})$")
 _SUFFIXED_POD = re.compile(r"^([a-z][a-z0-9.-]*?)-([a-z0-9]{5})$")
 _ORDINAL = re.compile(r"^([a-z][a-z0-9.-]*?)-\d+$")
-# CamelCase alertnames and reasons (KubePodCrashLooping, OOMKilled), errno names (ENOSPC).
+# CamelCase alertnames and reasons (KubePodCrashLooping, OOMKilled); constants and error names
+# (ENOSPC, SQLITE_BUSY, NXDOMAIN); error numbers (6003). Shorter capitals are acronyms (DNS).
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
-_ERRNO = re.compile(r"^E[A-Z]{4,}$")
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]{4,}$")
+_NUMBER = re.compile(r"^\d{4,}$")
 _CAMEL_GAP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -55,21 +57,29 @@ def extra_tokens(text: str) -> list[str]:
 
 
 def _identifier_word(word: str) -> bool:
-    """A single word an SRE would paste rather than write: mixed letters and digits, CamelCase."""
+    """A single word an SRE would paste rather than write: mixed letters and digits, CamelCase,
+    snake_case, a constant or a long number."""
     has_digit = any(c.isdigit() for c in word)
     has_alpha = any(c.isalpha() for c in word)
-    if has_digit and has_alpha and len(word) >= 4:
+    if (has_digit and has_alpha and len(word) >= 4) or "_" in word.strip("_"):
         return True
-    return bool(_CAMEL.search(word) or _ERRNO.match(word))
+    return bool(_CAMEL.search(word) or _CONSTANT.match(word) or _NUMBER.match(word))
+
+
+def _pasted_compound(name: str) -> bool:
+    """A multi-part name, not a hyphenated phrase: `key-value` and `read-only` are English."""
+    parts = re.split(r"[-.]", name)
+    return len(parts) >= 3 or "." in name or any(c.isdigit() for c in name)
 
 
 def pasted(query: str) -> list[str]:
     """The identifiers a query pastes, lower-cased and distinct; none in a plain question.
 
-    Multi-part names (`pvc-71aa-minio-data`) and identifier-like words (`x509`, `ENOSPC`,
-    `CrashLoopBackOff`); a plain word such as `minio` is a word, not a pasted identifier.
+    Multi-part names (`pvc-71aa-minio-data`, but not `key-value`) and identifier-like words
+    (`x509`, `ENOSPC`, `SQLITE_BUSY`, `CrashLoopBackOff`, `6003`); a plain word such as `minio`
+    or an acronym such as `DNS` is a word, not a pasted identifier.
     """
-    found = compounds(query)
+    found = [name for name in compounds(query) if _pasted_compound(name)]
     # Words of a multi-part name are not pasted on their own: `7f9c6d5b8` of one pod's name
     # would otherwise match every pod of its ReplicaSet as exactly as the pod itself.
     rest = _COMPOUND.sub(" ", query)

@@ -6,6 +6,9 @@ from typing import Annotated, TypeVar
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.points import Fusion
+from common.sparse import DEFAULT_AVG_LEN
+
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -53,6 +56,10 @@ class CommonSettings(BaseSettings):
     chunk_overlap_chars: Annotated[int, Field(ge=0)] = 200
     alert_dedup_ttl_s: PositiveInt = 30 * 86400
     chat_dedup_ttl_s: PositiveInt = 180 * 86400
+    # BM25's average document length in tokens (common.sparse): fixed, not measured, so a
+    # point's sparse vector never depends on what else is stored. A change applies to new
+    # points; `cortex reindex --force` recomputes the stored ones.
+    bm25_avg_len: PositiveFloat = DEFAULT_AVG_LEN
 
     # Cluster-wide protection of the embedding backend, shared by every replica via Redis.
     slots_cap: PositiveInt = 4
@@ -137,6 +144,10 @@ class GatewaySettings(CommonSettings):
     search_timeout_s: PositiveFloat = 15.0
     search_max_limit: PositiveInt = 50
     search_concurrency: PositiveInt = 2
+    # How hybrid search fuses dense and BM25 results when a request names no `fusion`
+    # (workers/qdrant/query.py): "boost" ranks as the embedding does, with points holding an
+    # identifier the question pastes first; "rerank", "rrf" and "dbsf" for comparison.
+    search_fusion: Fusion = "boost"
     # Admission control for bulk chat work: over this many queued + parked chat items
     # (counted as messages x CORTEX_EMBED_BATCH_SIZE), POST /v1/chats answers 429.
     chat_backlog_cap: PositiveInt = 5000

@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from common.points import Hit, Kind, Point
+from common.points import Hit, Kind, Point, SearchQuery
 
 
 class VectorStore(Protocol):
@@ -18,8 +18,8 @@ class VectorStore(Protocol):
     def set_payload(self, point_id: str, payload: dict[str, Any]) -> bool:
         """Merge payload fields into an existing point; False when the point does not exist."""
 
-    def search(self, vector: Sequence[float], *, kind: Kind | None, limit: int) -> list[Hit]:
-        """Return up to `limit` nearest points, optionally of one kind, best first."""
+    def search(self, query: SearchQuery, *, kind: Kind | None, limit: int) -> list[Hit]:
+        """Return up to `limit` best points (dense, BM25 or both), optionally of one kind."""
 
     def delete_other_versions(self, versions: Mapping[str, str]) -> int:
         """Delete points of these messages (message key -> content hash) of other versions.

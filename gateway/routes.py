@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from common import stats
 from common.chats import ChatBatch
 from common.enqueue import Refused
+from common.points import Fusion, SearchMode
 from common.protect import drain
 from gateway.auth import check_token
 from gateway.body import parse, read_body
@@ -71,12 +72,15 @@ async def search(
     q: Annotated[str, Query(min_length=1, max_length=4000)],
     kind: Literal["alert", "chat"] | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: SearchMode = "hybrid",
+    fusion: Fusion | None = None,
 ) -> JSONBody:
-    """Ranked matches for a query; one interactive embedding call."""
+    """Ranked matches for a query; one interactive embedding call (none in `sparse` mode)."""
     state = _state(request)
     limit = min(limit, state.settings.search_max_limit)
-    hits = await state.searcher.search(q, kind=kind, limit=limit)
-    return JSONBody({"query": q, "kind": kind, "results": hits})
+    fused = fusion or state.settings.search_fusion
+    hits = await state.searcher.search(q, kind=kind, limit=limit, mode=mode, fusion=fused)
+    return JSONBody({"query": q, "kind": kind, "mode": mode, "results": hits})
 
 
 @router.get("/v1/stats")

@@ -1,7 +1,8 @@
-"""Interactive search: one embedding call here, nearest neighbours from the store worker.
+"""Interactive search: one embedding call here, the ranking from the store worker.
 
 Only the store worker may open Qdrant (local mode allows one process and one thread), so the
-gateway asks it over Redis: a high-priority message on the store queue and a reply list.
+gateway asks it over Redis: a high-priority message on the store queue and a reply list. The
+query text travels with its embedding, for BM25; a `sparse` search embeds nothing.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from common import envelope, keys
 from common.contract import Priority, Queue, Task, queue_key
 from common.embedding.client import Embedder
 from common.errors import CortexError, Shed
+from common.points import Fusion, SearchMode
 from common.protect.guard import EmbedGuard
 from gateway.errors import ApiError
 from gateway.metrics import SEARCHES
@@ -44,19 +46,26 @@ class Searcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._retry_after = {"Retry-After": str(retry_after_s)}
 
-    async def search(self, query: str, *, kind: str | None, limit: int) -> list[dict[str, Any]]:
+    async def search(
+        self, query: str, *, kind: str | None, limit: int, mode: SearchMode = "hybrid",
+        fusion: Fusion = "boost",
+    ) -> list[dict[str, Any]]:  # fmt: skip
         """Rank stored items against the query; 503 when the embedder or store cannot answer."""
         deadline = time.monotonic() + self._timeout_s
+        vector = None if mode == "sparse" else await self._bounded_embed(query)
+        asked = {"text": query, "vector": vector, "mode": mode, "fusion": fusion}
+        hits = await self._ranked(asked, kind=kind, limit=limit, deadline=deadline)
+        SEARCHES.labels("ok").inc()
+        return hits
+
+    async def _bounded_embed(self, query: str) -> list[float]:
         try:
             async with asyncio.timeout(self._timeout_s):
                 async with self._slots:
-                    vector = await self._embed(query)
+                    return await self._embed(query)
         except TimeoutError:
             SEARCHES.labels("busy").inc()
             raise ApiError(503, "search busy, retry later", None, self._retry_after) from None
-        hits = await self._nearest(vector, kind=kind, limit=limit, deadline=deadline)
-        SEARCHES.labels("ok").inc()
-        return hits
 
     def _guarded_embed(self, query: str) -> list[list[float]]:
         # Search shares the cluster-wide slots (from the share bulk work cannot take),
@@ -81,13 +90,13 @@ class Searcher:
             ) from None
         return vectors[0]
 
-    async def _nearest(
-        self, vector: list[float], *, kind: str | None, limit: int, deadline: float
+    async def _ranked(
+        self, asked: dict[str, Any], *, kind: str | None, limit: int, deadline: float
     ) -> list[dict[str, Any]]:
         request_id = str(uuid.uuid4())
         request = {
             "request_id": request_id,
-            "vector": vector,
+            **asked,
             "kind": kind,
             "limit": limit,
             # Wall clock: the store worker runs in another process, maybe another host.

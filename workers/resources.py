@@ -99,6 +99,7 @@ class Resources:
                 collection=s.collection,
                 timeout_s=s.qdrant_timeout_s,
                 api_key=s.qdrant_api_key,
+                avg_len=s.bm25_avg_len,
             )
             store.ensure_collection(dim=s.embed_dim, model=s.embed_model)
             self._store = store

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from common import keys
 from common.errors import CortexError, PermanentError
 from common.items import AlertItem
-from common.points import Point
+from common.points import Point, SearchQuery
 from common.vectorstore import VectorStore
 from workers import versions
 
@@ -81,14 +81,25 @@ def update_alerts(
     return patched
 
 
+def search_query(request: dict[str, Any]) -> SearchQuery:
+    """The query a gateway's request asks; one of a release before hybrid search is dense."""
+    if "mode" not in request:
+        return SearchQuery(vector=request["vector"], mode="dense")
+    try:
+        return SearchQuery.model_validate(
+            {k: request[k] for k in ("text", "vector", "mode", "fusion") if k in request}
+        )
+    except ValidationError as exc:
+        raise PermanentError(f"unreadable search request: {exc}") from exc
+
+
 def answer_search(request: dict[str, Any], store: VectorStore, r: redis.Redis) -> None:
     """Run one search for the gateway and push the answer to its reply list."""
     if request.get("expires_at", float("inf")) < time.time():
         return  # the gateway has given up waiting; nobody would read the answer
     try:
-        hits = store.search(
-            request["vector"], kind=request.get("kind"), limit=int(request["limit"])
-        )
+        query = search_query(request)
+        hits = store.search(query, kind=request.get("kind"), limit=int(request["limit"]))
         answer: dict[str, Any] = {"hits": [hit.model_dump() for hit in hits]}
     except CortexError as exc:
         answer = {"error": str(exc)}

@@ -62,7 +62,9 @@ def _run(task: CeleryTask, items: job.Items, embed: Callable[..., list[Point]], 
         resources.embedder(), resources.guard(), resources.spool(), kind=kind,
         wait_s=settings.slot_wait_s,
     )  # fmt: skip
-    prefixed = functools.partial(embed, prefix=settings.embed_doc_prefix)
+    prefixed = functools.partial(
+        embed, prefix=settings.embed_doc_prefix, avg_len=settings.bm25_avg_len
+    )
     try:
         return job.run(
             _job(task, queue, kind, default_priority), items, prefixed, guarded,

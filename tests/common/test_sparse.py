@@ -81,8 +81,11 @@ def test_workload_names_strip_generated_parts_only(name: str, workload: str | No
         ("write failed: ENOSPC", ["enospc"]),
         ("pods stuck in CrashLoopBackOff", ["crashloopbackoff"]),
         ("x509 certificate expired", ["x509"]),
+        ("database says SQLITE_BUSY", ["sqlite_busy"]),
+        ("cloudflare error 6003", ["6003"]),
         ("the ad blocker stopped answering lookups", []),
         ("why does minio keep restarting", []),
+        ("the key-value store rejects writes, DNS is fine", []),
     ],
 )
 def test_pasted_identifiers_are_told_apart_from_plain_questions(

@@ -10,13 +10,18 @@ from common import keys
 from common.alertmanager import Notification
 from common.chats import ChatBatch
 from common.items import AlertItem, alert_item, chat_messages
-from common.points import Point
+from common.points import Point, SearchQuery
 from tests.support import payloads
 from workers.qdrant.opening import open_qdrant_store
 from workers.qdrant.store import QdrantStore
 from workers.storage import store_points, update_alerts
 
 DIM = 8
+
+
+def dense(vector: list[float]) -> SearchQuery:
+    """A dense-only query, as every search was before hybrid retrieval."""
+    return SearchQuery(vector=vector, mode="dense")
 
 
 @pytest.fixture
@@ -48,7 +53,7 @@ def point(of: AlertItem) -> Point:
 
 
 def stored_status(store: QdrantStore) -> str:
-    [hit] = store.search([1.0] + [0.0] * (DIM - 1), kind="alert", limit=5)
+    [hit] = store.search(dense([1.0] + [0.0] * (DIM - 1)), kind="alert", limit=5)
     return str(hit.payload["status"])
 
 
@@ -99,7 +104,7 @@ def test_an_edit_replaces_all_chunks_of_the_old_version(
     r.set(keys.seen(new[0].payload["message_key"]), new[0].payload["content_hash"])
     store_points(new, store, r)
     assert store.count("chat") == 1
-    [hit] = store.search([1.0] + [0.0] * (DIM - 1), kind="chat", limit=10)
+    [hit] = store.search(dense([1.0] + [0.0] * (DIM - 1)), kind="chat", limit=10)
     assert hit.payload["text"] == "short edit"
     assert int(r.hget(keys.STORED_COUNTS, "chat") or 0) == 1
 
@@ -112,5 +117,5 @@ def test_a_late_old_version_never_overwrites_a_newer_one(
     store_points(new, store, r)
     late = chat_points("the older text that arrives late", max_chars=200)
     assert store_points(late, store, r) == 0
-    [hit] = store.search([1.0] + [0.0] * (DIM - 1), kind="chat", limit=10)
+    [hit] = store.search(dense([1.0] + [0.0] * (DIM - 1)), kind="chat", limit=10)
     assert hit.payload["text"] == "the newer text"

@@ -5,32 +5,40 @@ from pathlib import Path
 
 from qdrant_client import QdrantClient
 
+from common import sparse
 from common.errors import ConfigurationError
 from workers.qdrant.store import QdrantStore
 
 
 def open_qdrant_store(
-    *, url: str | None, path: str, collection: str, timeout_s: float, api_key: str | None = None
-) -> QdrantStore:
+    *, url: str | None, path: str, collection: str, timeout_s: float, api_key: str | None = None,
+    avg_len: float = sparse.DEFAULT_AVG_LEN,
+) -> QdrantStore:  # fmt: skip
     """Open a store on a Qdrant server at `url`, or in local mode on the folder `path`.
 
     Local mode locks its folder: only one process (the store worker) may open it.
     """
+    client = open_client(url=url, path=path, timeout_s=timeout_s, api_key=api_key)
+    return QdrantStore(client, collection=collection, local=url is None, avg_len=avg_len)
+
+
+def open_client(
+    *, url: str | None, path: str, timeout_s: float, api_key: str | None = None
+) -> QdrantClient:
+    """A client of the server at `url`, or of the local-mode folder `path` (locked while open)."""
     if url is not None:
         # The client takes whole seconds; round up so a sub-second setting never means 0.
         timeout = max(1, math.ceil(timeout_s))
-        client = QdrantClient(url=url, timeout=timeout, api_key=api_key)
-        return QdrantStore(client, collection=collection, local=False)
+        return QdrantClient(url=url, timeout=timeout, api_key=api_key)
     Path(path).mkdir(parents=True, exist_ok=True)
     _check_folder_free(Path(path))
     try:
-        client = QdrantClient(path=path)
+        return QdrantClient(path=path)
     except RuntimeError as exc:
         # Another client took the folder between our probe and this open.
         if "already accessed" not in str(exc):
             raise
         raise _folder_taken(path) from exc
-    return QdrantStore(client, collection=collection, local=True)
 
 
 def _check_folder_free(folder: Path) -> None:

@@ -8,10 +8,20 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
+from common import sparse
 from common.errors import ConfigurationError, PermanentError
-from common.points import Hit, Kind, Point
+from common.points import Hit, Kind, Point, SearchQuery
+from common.text import document_text
 from workers.qdrant import errors
-from workers.qdrant.collection import check_recorded, create_collection, vector_size
+from workers.qdrant.collection import (
+    SPARSE,
+    check_recorded,
+    create_collection,
+    reindex_name,
+    unfinished_reindex,
+    vector_size,
+)
+from workers.qdrant.query import query_args
 
 BATCH_SIZE = 256
 KIND_KEY = "kind"
@@ -23,14 +33,19 @@ class QdrantStore:
     """VectorStore over one Qdrant collection; every client call is serialised by one lock.
 
     The model and dim a collection was built with live in the collection's own metadata,
-    written atomically with its creation (`workers.qdrant.collection`).
+    written atomically with its creation (`workers.qdrant.collection`). `avg_len` is BM25's
+    (`common.sparse`), for points queued without a sparse vector by an older release.
     """
 
-    def __init__(self, client: QdrantClient, *, collection: str, local: bool) -> None:
+    def __init__(
+        self, client: QdrantClient, *, collection: str, local: bool,
+        avg_len: float = sparse.DEFAULT_AVG_LEN,
+    ) -> None:  # fmt: skip
         """Wrap an open client; `local` says it is qdrant-client's local (on-disk) mode."""
         self._client = client
         self._collection = collection
         self._local = local
+        self._avg_len = avg_len
         # Local mode is not thread-safe (it loses points under concurrent upserts), so all
         # calls, reads included, go through this lock; on a server it only costs parallelism.
         self._lock = threading.Lock()
@@ -39,6 +54,8 @@ class QdrantStore:
     def ensure_collection(self, *, dim: int, model: str) -> None:
         """Create the collection if missing (idempotent, race-tolerant); check its model and dim."""
         with self._guard():
+            if self._client.collection_exists(reindex_name(self._collection)):
+                raise unfinished_reindex(self._collection)
             if not self._client.collection_exists(self._collection):
                 create_collection(self._client, self._collection, dim=dim, model=model)
             info = self._client.get_collection(self._collection)
@@ -75,17 +92,21 @@ class QdrantStore:
             self._client.set_payload(self._collection, payload=payload, points=[pid], wait=True)
         return True
 
-    def search(self, vector: Sequence[float], *, kind: Kind | None, limit: int) -> list[Hit]:
-        """Return up to `limit` nearest points, optionally of one kind, best first.
+    def search(self, query: SearchQuery, *, kind: Kind | None, limit: int) -> list[Hit]:
+        """Return up to `limit` best points, optionally of one kind, best first.
 
-        The stored `kind` field becomes `Hit.kind` and is removed from `Hit.payload`, so
-        the payload is exactly what the caller stored.
+        One `query_points` call (`workers.qdrant.query`): dense, BM25, or both fused. The
+        stored `kind` field becomes `Hit.kind` and is removed from `Hit.payload`, so the
+        payload is exactly what the caller stored.
         """
+        if query.mode == "sparse" and not sparse.query_vector(query.text).indices:
+            return []  # no word to look up
+        flt = _kind_filter(kind)
         with self._guard():
             response = self._client.query_points(
                 self._collection,
-                query=list(vector),
-                query_filter=_kind_filter(kind),
+                **query_args(query, flt=flt, limit=limit),
+                query_filter=flt,
                 limit=limit,
                 with_payload=True,
                 with_vectors=False,
@@ -156,11 +177,18 @@ class QdrantStore:
         return [
             models.PointStruct(
                 id=_point_id(point.id),
-                vector=point.vector,
+                vector={"": point.vector, SPARSE: self._sparse_of(point)},
                 payload={**point.payload, KIND_KEY: point.kind},
             )
             for point in points
         ]
+
+    def _sparse_of(self, point: Point) -> models.SparseVector:
+        """The point's BM25 vector; computed from its payload if an older release queued it."""
+        bm25 = point.sparse or sparse.document_vector(
+            document_text(point.kind, point.payload), avg_len=self._avg_len
+        )
+        return models.SparseVector(indices=bm25.indices, values=bm25.values)
 
     def _upsert_batch(self, batch: list[models.PointStruct]) -> int:
         """Upsert one batch (caller holds the lock) and return how many of its ids were new."""

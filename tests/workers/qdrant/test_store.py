@@ -13,7 +13,7 @@ from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from common.errors import ConfigurationError, PermanentError, TransientError
-from common.points import Kind, Point
+from common.points import Kind, Point, SearchQuery
 from workers.qdrant.opening import open_qdrant_store
 from workers.qdrant.store import QdrantStore
 
@@ -27,6 +27,11 @@ def make_point(name: str, vector: list[float], kind: Kind = "alert", **payload: 
     """Build a point whose id is a uuid5 of `name`, as the project derives ids."""
     point_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
     return Point(id=point_id, kind=kind, vector=vector, payload={"name": name, **payload})
+
+
+def dense(vector: list[float]) -> SearchQuery:
+    """A dense-only query, as every search was before hybrid retrieval."""
+    return SearchQuery(vector=vector, mode="dense")
 
 
 @pytest.fixture
@@ -156,7 +161,7 @@ def test_set_payload_merges_only_into_existing_points(store: QdrantStore) -> Non
     store.upsert([point])
     assert store.set_payload(missing.id, {"resolved": True}) is False
     assert store.set_payload(point.id, {"resolved": True}) is True
-    [hit] = store.search([1, 0, 0, 0], kind=None, limit=5)
+    [hit] = store.search(dense([1, 0, 0, 0]), kind=None, limit=5)
     assert hit.payload == {"name": "a", "severity": "warning", "resolved": True}
     assert store.count("alert") == 1
 
@@ -169,12 +174,11 @@ def test_search_ranks_nearest_first_and_honours_kind_and_limit(store: QdrantStor
             make_point("chat", [1, 0, 0, 0], kind="chat"),
         ]
     )
-    alerts = store.search([1, 0, 0, 0], kind="alert", limit=5)
+    alerts = store.search(dense([1, 0, 0, 0]), kind="alert", limit=5)
     assert [hit.payload["name"] for hit in alerts] == ["near", "far"]
     assert {hit.kind for hit in alerts} == {"alert"}
-    assert [hit.payload["name"] for hit in store.search([1, 0, 0, 0], kind=None, limit=1)] == [
-        "chat"
-    ]
+    [nearest] = store.search(dense([1, 0, 0, 0]), kind=None, limit=1)
+    assert nearest.payload["name"] == "chat"
 
 
 def test_count_is_per_kind(store: QdrantStore) -> None:
@@ -208,7 +212,7 @@ def test_concurrent_work_through_one_local_store_loses_no_point(open_store: Open
     def read(kind: Kind) -> int:
         rounds = 0
         while rounds == 0 or writing.is_set():
-            store.search([1, 0, 0, 0], kind=kind, limit=10)
+            store.search(dense([1, 0, 0, 0]), kind=kind, limit=10)
             store.count(kind)
             rounds += 1
         return rounds
