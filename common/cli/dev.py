@@ -60,18 +60,40 @@ def _start_backing(
         REDIS_URL_FILE.write_text(redis_server.url + "\n")
     embedder = None
     if not _ollama_answers(settings.ollama_url):
-        port = _free_port(11435)
-        embedder = Child("embedder", cortex_argv("embedder", "--port", str(port)), env=env,
-                         log=logs / "embedder.log")  # fmt: skip
-        embedder.start()
-        env["CORTEX_OLLAMA_URL"] = f"http://127.0.0.1:{port}"
-        _wait_http(env["CORTEX_OLLAMA_URL"] + "/api/version", [embedder], timeout_s=20)
-        typer.secho(
-            f"No Ollama answered at {settings.ollama_url}: using the DEVELOPMENT embedder at "
-            f"{env['CORTEX_OLLAMA_URL']}. It is NOT a real model (word-hash vectors only).",
-            fg="yellow", err=True,
-        )  # fmt: skip
+        embedder = _start_embedder(settings, env, logs)
     return redis_server, embedder
+
+
+def _start_embedder(settings: CliSettings, env: dict[str, str], logs: Path) -> Child:
+    """The embedded model in its own process, and the stack configured for what it serves."""
+    port = _free_port(11435)
+    embedder = Child("embedder", cortex_argv("embedder", "--port", str(port)), env=env,
+                     log=logs / "embedder.log")  # fmt: skip
+    embedder.start()
+    url = env["CORTEX_OLLAMA_URL"] = f"http://127.0.0.1:{port}"
+    _wait_http(url + "/api/version", [embedder], timeout_s=60)
+    model, dim = _served_model(url)
+    # Workers, search and the collection check must agree with the server. MiniLM reads plain
+    # text (no nomic-style `search_document: ` prefixes), and about 256 word pieces of it.
+    env |= {"CORTEX_EMBED_MODEL": model, "CORTEX_EMBED_DIM": str(dim),
+            "CORTEX_EMBED_DOC_PREFIX": "", "CORTEX_EMBED_QUERY_PREFIX": ""}  # fmt: skip
+    env.setdefault("CORTEX_CHUNK_MAX_CHARS", "1000")
+    env.setdefault("CORTEX_CHUNK_OVERLAP_CHARS", "100")
+    typer.secho(
+        f"No Ollama answered at {settings.ollama_url}: serving the embedded model {model} "
+        f"({dim} dimensions, all-MiniLM-L6-v2 int8, offline, at most "
+        f"{settings.embedder_threads} threads) at {url}.",
+        fg="green", err=True,
+    )  # fmt: skip
+    return embedder
+
+
+def _served_model(url: str) -> tuple[str, int]:
+    """The model an embedder serves and its dimension, from /api/tags and /api/show."""
+    [tag, *_] = requests.get(url + "/api/tags", timeout=5).json()["models"]
+    show = requests.post(url + "/api/show", json={"model": tag["name"]}, timeout=5).json()
+    info = show["model_info"]
+    return tag["name"], int(info[f"{info['general.architecture']}.embedding_length"])
 
 
 def run_dev(settings: CliSettings) -> int:

@@ -1,6 +1,7 @@
-"""`cortex dev` on embedded defaults: the README's curl of a sample alert is found by search."""
+"""`cortex dev` on embedded defaults: the real model, and the README's example found by meaning."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,9 @@ from common.cli.procs import free_port
 from tests.support.stack import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+# The README's question: it shares no key word with the sample alert (mail/mailu-front, crash
+# looping, liveness probe), so only a model that reads meaning puts that alert first.
+PARAPHRASE = "email gateway stuck in a restart loop"
 
 
 def cortex(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -26,13 +30,13 @@ def cortex(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
 
 
 def dev_env(gateway_port: int) -> dict[str, str]:
-    """`cortex dev`'s environment: free ports, no Ollama (so the dev embedder runs)."""
+    """`cortex dev`'s environment: free ports, no Ollama (so the embedded model runs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
     return env | {
         "CORTEX_GATEWAY_PORT": str(gateway_port),
         "CORTEX_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
         "CORTEX_FLOWER_PORT": str(free_port()),
-        "CORTEX_OLLAMA_URL": f"http://127.0.0.1:{free_port()}",  # nobody there: dev embedder
+        "CORTEX_OLLAMA_URL": f"http://127.0.0.1:{free_port()}",  # nobody there: embedded model
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -52,6 +56,30 @@ def wait_running(dev: subprocess.Popen[bytes], output: Callable[[], str]) -> Non
     assert dev.poll() is None, output()
 
 
+def post_alert(path: Path, gateway_port: int) -> str:
+    """curl the notification at `path` to the webhook, as the README does."""
+    return subprocess.run(
+        ["curl", "-sS", "-XPOST", "-H", "Content-Type: application/json",
+         "--data", f"@{path}", f"http://127.0.0.1:{gateway_port}/v1/alerts/alertmanager"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+
+
+def disk_alert(tmp_path: Path) -> Path:
+    """The sample notification turned into an unrelated alert: a node's disk filling up."""
+    notification = json.loads((ROOT / "examples" / "alert.json").read_text())
+    notification["alerts"][0] |= {
+        "labels": {"alertname": "NodeFilesystemAlmostOutOfSpace", "severity": "warning",
+                   "node": "node03", "mountpoint": "/var/lib/longhorn"},
+        "annotations": {"summary": "Filesystem on node03 is almost full",
+                        "description": "/var/lib/longhorn has 3.1% available space left."},
+        "fingerprint": "aa00bb11cc22dd33",
+    }  # fmt: skip
+    path = tmp_path / "disk.json"
+    path.write_text(json.dumps(notification))
+    return path
+
+
 def test_cortex_dev_serves_and_the_sample_alert_is_found(tmp_path: Path) -> None:
     gateway_port = 8080 if _free(8080) else free_port()
     env = dev_env(gateway_port)
@@ -60,22 +88,20 @@ def test_cortex_dev_serves_and_the_sample_alert_is_found(tmp_path: Path) -> None
     try:
         output = lambda: (tmp_path / "dev.out").read_text()  # noqa: E731
         wait_running(dev, output)
-        assert "NOT a real model" in output()
-        posted = subprocess.run(
-            ["curl", "-sS", "-XPOST", "-H", "Content-Type: application/json",
-             "--data", f"@{ROOT / 'examples' / 'alert.json'}",
-             f"http://127.0.0.1:{gateway_port}/v1/alerts/alertmanager"],
-            capture_output=True, text=True, timeout=30, check=True,
-        )  # fmt: skip
-        assert '"accepted":1' in posted.stdout
+        assert "serving the embedded model all-minilm:l6-v2 (384 dimensions" in output()
+        assert "NOT a real model" not in output()
+        assert '"accepted":1' in post_alert(ROOT / "examples" / "alert.json", gateway_port)
+        assert '"accepted":1' in post_alert(disk_alert(tmp_path), gateway_port)
 
         def found() -> bool:
-            result = cortex("search", "mailu front crash looping", env=env, cwd=tmp_path)
-            return "KubePodCrashLooping" in result.stdout
+            result = cortex("search", PARAPHRASE, "--json", env=env, cwd=tmp_path)
+            hits = json.loads(result.stdout or "[]")
+            names = [hit["payload"].get("alertname") for hit in hits]
+            return len(hits) == 2 and names[0] == "KubePodCrashLooping"
 
-        wait_until(found, timeout_s=60, what="cortex search to find the sample alert")
+        wait_until(found, timeout_s=60, what="the paraphrase to find the sample alert first")
         status = cortex("status", "--json", env=env, cwd=tmp_path)
-        assert '"alert": 1' in status.stdout, status.stdout + status.stderr
+        assert '"alert": 2' in status.stdout, status.stdout + status.stderr
         assert '"controller_heartbeat_age_s": null' not in status.stdout  # it runs in dev too
     finally:
         children = psutil.Process(dev.pid).children(recursive=True)
