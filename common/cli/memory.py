@@ -19,11 +19,14 @@ def search(
     text: str,
     kind: Annotated[str | None, typer.Option(help="alert or chat")] = None,
     limit: int = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, dense (embedding only) or sparse (BM25)")] = (
+        "hybrid"
+    ),
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Search stored alerts and chats through the gateway."""
     settings = get_cli_settings()
-    params: dict[str, Any] = {"q": text, "limit": limit}
+    params: dict[str, Any] = {"q": text, "limit": limit, "mode": mode}
     if kind:
         params["kind"] = kind
     try:
