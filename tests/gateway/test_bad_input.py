@@ -132,3 +132,13 @@ def test_search_parameters_are_validated(gateway: Stack) -> None:
 
 def test_unknown_path_is_a_json_404(gateway: Stack) -> None:
     assert_error(requests.get(gateway.gateway_url + "/nope", timeout=10), 404)
+
+
+def test_a_bad_search_mode_or_fusion_is_422_naming_the_field(gateway: Stack) -> None:
+    for field, value, allowed in (("mode", "semantic", "'hybrid'"), ("fusion", "avg", "'boost'")):
+        response = requests.get(
+            gateway.gateway_url + "/v1/search", params={"q": "x", field: value}, timeout=10
+        )
+        body = assert_error(response, 422)
+        [problem] = body["detail"]  # type: ignore[misc]
+        assert problem["field"] == field and allowed in problem["problem"]
