@@ -73,6 +73,7 @@ def test_an_old_collection_is_upgraded_by_cortex_reindex_without_embedding(
     assert hits[0]["payload"]["labels"]["pod"] == PODS[0]
     assert len(hits) == len(PODS)
     assert stack.embedder.stats()["calls"] == 1  # the hybrid question's own embedding only
+    assert len(stack.search(PODS[2], mode="dense")) == len(PODS)
 
 
 def test_reindex_refuses_while_the_store_worker_owns_the_folder(make_stack: type[Stack]) -> None:
