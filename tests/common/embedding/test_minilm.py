@@ -64,6 +64,7 @@ def test_session_options_pin_the_thread_pools() -> None:
     assert (options.intra_op_num_threads, options.inter_op_num_threads) == (3, 1)
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert not options.enable_cpu_mem_arena
 
 
 def test_a_missing_model_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
