@@ -103,6 +103,8 @@ def _print(
               f"{run.load_s:.1f}s after the last post; /v1/search modes: "
               f"{', '.join(run.declared) if run.declared else 'none (dense only)'}; "
               f"embedder settings: {run.settings or 'the defaults'}")  # fmt: skip
+        for mode, why in run.missing.items():
+            print(f"    mode {mode}: {report.NOT_YET} ({why})")
     if model is None:
         print(f"  real model: {model_missing}")
     table_rows = report.rows(word_hash, model)

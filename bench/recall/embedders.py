@@ -62,7 +62,7 @@ def real_model(logs: Path) -> Embedding | str:
     try:
         model = _wait_model(child, url)
         vector = _embed(url, model)
-    except (RuntimeError, requests.RequestException, KeyError, ValueError) as exc:
+    except (RuntimeError, requests.RequestException, KeyError, IndexError, ValueError) as exc:
         child.stop()
         return f"`cortex embedder` did not serve a model: {_last_line(str(exc))}"
     if _is_word_hash(vector):
