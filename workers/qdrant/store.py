@@ -101,12 +101,11 @@ class QdrantStore:
         """
         if query.mode == "sparse" and not sparse.query_vector(query.text).indices:
             return []  # no word to look up
-        flt = _kind_filter(kind)
         with self._guard():
             response = self._client.query_points(
                 self._collection,
-                **query_args(query, flt=flt, limit=limit),
-                query_filter=flt,
+                **query_args(query, limit=limit),
+                query_filter=_kind_filter(kind),
                 limit=limit,
                 with_payload=True,
                 with_vectors=False,

@@ -99,7 +99,7 @@ def test_a_question_pasting_nothing_is_ranked_exactly_as_the_dense_model_ranks_i
 ) -> None:
     question = "the backup repository stays locked"
     assert ranking(store, question, "hybrid") == ranking(store, question, "dense")
-    assert len(ranking(store, question, "hybrid")) == len(ALERTS)  # BM25 adds, never hides
+    assert len(ranking(store, question, "hybrid")) == len(ALERTS)
 
 
 @pytest.mark.parametrize("fusion", FUSIONS)
