@@ -4,6 +4,7 @@ Both run with the default visibility timeout (an hour): what brings the messages
 controller's sweep of kombu's unacked entries against the workers' leases, not kombu's clock.
 """
 
+import re
 import signal
 import threading
 import time
@@ -57,10 +58,13 @@ class Trickle:
         self._thread.join(timeout=15)
 
 
+_ALERT_IN_TEXT = re.compile(r"search_document: Alert (\w+)")
+
+
 def _embedded_per_alert(stack: Stack) -> Counter[str]:
+    # An alert is embedded as "Alert <alertname>, severity ..." (common/text.py).
     texts = stack.embedder.stats()["texts"]
-    prefix = "search_document: Alert "
-    return Counter(t[len(prefix) :].split(" ", 1)[0] for t in texts if t.startswith(prefix))
+    return Counter(m.group(1) for t in texts if (m := _ALERT_IN_TEXT.match(t)))
 
 
 def test_redis_down_while_tasks_are_prefetched_and_running_strands_nothing(
