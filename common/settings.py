@@ -138,6 +138,9 @@ class GatewaySettings(CommonSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: Annotated[int, Field(gt=0, lt=65536)] = 8080
     webhook_token: str | None = None
+    # Reading the memory (search, recall, history, conversations, /mcp) needs this bearer
+    # token when set; the webhook token stays the writers'.
+    read_token: str | None = None
     max_body_bytes: PositiveInt = 1_048_576
     max_chat_body_bytes: PositiveInt = 8_388_608
     retry_after_s: PositiveInt = 5
@@ -215,6 +218,8 @@ class CliSettings(CommonSettings):
     gateway_port: Annotated[int, Field(gt=0, lt=65536)] = 8080
     flower_port: Annotated[int, Field(gt=0, lt=65536)] = 5555
     webhook_token: str | None = None
+    # Sent as the bearer token by the commands that read the memory (search, recall).
+    read_token: str | None = None
     # Cores the embedded model (`cortex embedder`) may use: it runs on the node it serves.
     embedder_threads: Annotated[int, Field(ge=1, le=64)] = 2
 

@@ -20,14 +20,22 @@ UNAUTHORIZED = Counter(
     "cortex_gateway_unauthorized_total",
     "Requests refused for a missing or wrong token (Alertmanager drops these silently)",
 )
+READ_UNAUTHORIZED = Counter(
+    "cortex_gateway_read_unauthorized_total",
+    "Reads of the memory (search, recall, /mcp) refused for a missing or wrong read token",
+)
 SEARCHES = Counter("cortex_gateway_searches_total", "Interactive searches by outcome", ["outcome"])
 
+# Routes with an id in their path share one label each.
+_PREFIXES = {"/v1/conversations/": "/v1/conversations/{id}"}
 _ROUTES = frozenset(
     {
         "/v1/alerts/alertmanager",
         "/v1/chats",
         "/v1/chats/known",
         "/v1/search",
+        "/v1/recall",
+        "/v1/alerts/history",
         "/v1/stats",
         "/healthz",
         "/readyz",
@@ -42,14 +50,15 @@ class MetricsMiddleware:
         self.app = app
         # Label lookups take a lock and build tuples: done once per route and status.
         self._counted: dict[tuple[str, int], Any] = {}
-        self._timed = {route: LATENCY.labels(route) for route in (*_ROUTES, "other")}
+        routes = (*_ROUTES, *_PREFIXES.values(), "other")
+        self._timed = {route: LATENCY.labels(route) for route in routes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request through, timing it and recording its status."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = scope["path"] if scope["path"] in _ROUTES else "other"
+        route = _route(scope["path"])
         status = 500
         started = time.perf_counter()
 
@@ -67,3 +76,10 @@ class MetricsMiddleware:
                 counter = self._counted[route, status] = REQUESTS.labels(route, str(status))
             counter.inc()
             self._timed[route].observe(time.perf_counter() - started)
+
+
+def _route(path: str) -> str:
+    """The route label of a path: itself when known, its pattern, or "other"."""
+    if path in _ROUTES:
+        return path
+    return next((label for p, label in _PREFIXES.items() if path.startswith(p)), "other")

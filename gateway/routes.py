@@ -3,7 +3,7 @@
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
@@ -12,7 +12,7 @@ from common.chats import ChatBatch
 from common.enqueue import Refused
 from common.points import Fusion, SearchMode
 from common.protect import drain
-from gateway.auth import check_token
+from gateway.auth import check_token, require_reader
 from gateway.body import parse, read_body
 from gateway.errors import ApiError, JSONBody
 from gateway.intake import chat_offer
@@ -66,7 +66,7 @@ async def receive_chats(request: Request) -> JSONBody:
     return JSONBody(body, status_code=202)
 
 
-@router.get("/v1/search")
+@router.get("/v1/search", dependencies=[Depends(require_reader)])
 async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=4000)],

@@ -10,9 +10,14 @@ import requests
 import typer
 from rich.console import Console
 
-from common.settings import get_cli_settings
+from common.settings import CliSettings, get_cli_settings
 
 console = Console()
+
+
+def reader_headers(settings: CliSettings) -> dict[str, str]:
+    """The read token as a bearer header when CORTEX_READ_TOKEN is set."""
+    return {"Authorization": f"Bearer {settings.read_token}"} if settings.read_token else {}
 
 
 def search(
@@ -30,7 +35,10 @@ def search(
     if kind:
         params["kind"] = kind
     try:
-        response = requests.get(f"{settings.gateway_url}/v1/search", params=params, timeout=30)
+        response = requests.get(
+            f"{settings.gateway_url}/v1/search", params=params, headers=reader_headers(settings),
+            timeout=30,
+        )  # fmt: skip
     except requests.RequestException as exc:
         typer.echo(f"gateway unreachable at {settings.gateway_url}: {exc}", err=True)
         raise typer.Exit(2) from None
