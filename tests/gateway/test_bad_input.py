@@ -9,6 +9,7 @@ import requests
 from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
 from tests.support import payloads
+from tests.support.answers import assert_error
 from tests.support.stack import Stack
 
 URL = "/v1/alerts/alertmanager"
@@ -37,14 +38,6 @@ def post(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return requests.post(stack.gateway_url + URL, data=data, headers=headers, timeout=10)
-
-
-def assert_error(response: requests.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, object] = response.json()
-    assert body["error"] and "Traceback" not in response.text
-    return body
 
 
 def test_malformed_json_is_400(gateway: Stack) -> None:

@@ -17,6 +17,7 @@ from common.ingest.checkpoint import content_hash
 from common.ingest.librechat import Message
 from common.items import chat_key
 from tests.support import payloads
+from tests.support.answers import assert_error
 from tests.support.stack import Stack
 
 URL = "/v1/chats/known"
@@ -54,14 +55,6 @@ def entry(conversation_id: str, message: dict[str, Any]) -> dict[str, str]:
         "message_id": message["id"],
         "content_hash": content_hash(Message(**message)),
     }
-
-
-def assert_error(response: requests.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert body["error"] and "Traceback" not in response.text
-    return body
 
 
 def test_it_says_which_messages_were_accepted_with_that_content(gateway: Stack) -> None:
