@@ -36,6 +36,7 @@ _ROUTES = frozenset(
         "/v1/search",
         "/v1/recall",
         "/v1/alerts/history",
+        "/mcp",
         "/v1/stats",
         "/healthz",
         "/readyz",

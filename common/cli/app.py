@@ -2,7 +2,7 @@
 
 import typer
 
-from common.cli import components, memory, queues, reindex
+from common.cli import assistant, components, memory, queues, reindex
 
 cli = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -20,6 +20,7 @@ for command in (
     queues.status,
     memory.search,
     reindex.reindex,
+    assistant.mcp,
 ):
     cli.command()(command)
 cli.command("ingest-chats")(memory.ingest_chats)
