@@ -141,10 +141,11 @@ class GatewaySettings(CommonSettings):
     # Reading the memory (search, recall, history, conversations, /mcp) needs this bearer
     # token when set; the webhook token stays the writers'.
     read_token: str | None = None
-    # Host names /mcp answers to, on any port (the MCP transport's DNS-rebinding check);
-    # "*" turns the check off, e.g. behind an ingress that already pins the host.
+    # Host names /mcp answers to, on any port (the MCP transport's DNS-rebinding check): the
+    # Service's names, compose's service name, loopback. "*" turns the check off, e.g.
+    # behind an ingress that already pins the host.
     mcp_allowed_hosts: str = (
-        "localhost,127.0.0.1,[::1],cortex-gateway,cortex-gateway.cluster-cortex,"
+        "localhost,127.0.0.1,[::1],gateway,cortex-gateway,cortex-gateway.cluster-cortex,"
         "cortex-gateway.cluster-cortex.svc,cortex-gateway.cluster-cortex.svc.cluster.local"
     )
     max_body_bytes: PositiveInt = 1_048_576

@@ -11,14 +11,17 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
 import redis
 import requests
+import yaml
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
 from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
@@ -27,6 +30,7 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.anyio
 TOKEN = "reader-s3cret"
+LIBRECHAT = Path(__file__).resolve().parents[2] / "deploy" / "librechat" / "librechat.yaml"
 TOOLS = {"search_memory", "recall_incident", "alert_history", "get_conversation"}
 
 
@@ -99,6 +103,8 @@ async def search_answers(client: Client) -> None:
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_http_client_lists_the_four_tools_and_searches(stack: Stack, mode: str) -> None:
     async with over_http(stack, mode=mode) as client:
+        era = MODERN_PROTOCOL_VERSIONS if mode == "auto" else HANDSHAKE_PROTOCOL_VERSIONS
+        assert client.protocol_version in era
         tools = (await client.list_tools()).tools
         assert {tool.name for tool in tools} == TOOLS
         for tool in tools:
@@ -163,7 +169,8 @@ async def test_hosts_other_than_the_configured_names_are_refused(stack: Stack) -
     foreign = requests.post(url, json=ping, headers={**headers, "Host": "evil.example:8080"},
                             timeout=10)  # fmt: skip
     assert foreign.status_code == 421
-    for host in ("cortex-gateway:8080", "cortex-gateway.cluster-cortex.svc:8080"):
+    librechat = yaml.safe_load(LIBRECHAT.read_text())["mcpServers"]["cluster-cortex"]["url"]
+    for host in ("cortex-gateway:8080", "gateway:8080", urlsplit(librechat).netloc):
         answered = requests.post(url, json=ping, headers={**headers, "Host": host}, timeout=10)
         assert answered.status_code == 200, (host, answered.text)
 
