@@ -7,6 +7,7 @@ naming the field, an unknown fingerprint, a busy embedder) becomes an error resu
 the gateway's reason. Each tool's docstring is the description the assistant reads.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -145,12 +146,25 @@ class MemoryTools:
 
 def build_server(client: MemoryClient) -> MCPServer:
     """The MCP server whose tools read the memory through `client`."""
-    # Constructing MCPServer configures the root logger when nothing else has: at INFO it
-    # would log every request the gateway serves.
-    server: MCPServer = MCPServer("cluster-cortex", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = _unlogged(lambda: MCPServer("cluster-cortex", instructions=INSTRUCTIONS))
     for tool in MemoryTools(client).all():
         server.add_tool(tool, description=_description(tool), annotations=_READ_ONLY)
     return server
+
+
+def _unlogged(build: Callable[[], MCPServer]) -> MCPServer:
+    """Build the server leaving the process's logging as it was.
+
+    MCPServer's constructor calls `logging.basicConfig` with a Rich handler when the root
+    logger has none: the gateway's log lines would become wrapped, multi-line Rich output.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return build()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _description(tool: Callable[..., Any]) -> str:
