@@ -26,6 +26,8 @@ class Task(StrEnum):
     STORE_POINTS = "cortex.store_points"
     UPDATE_ALERTS = "cortex.update_alerts"
     SEARCH = "cortex.search"
+    # Recall, alert history and conversations: interactive reads the store worker answers.
+    RECALL = "cortex.recall"
 
 
 class Priority:
@@ -72,4 +74,5 @@ TASK_QUEUES = {
     Task.STORE_POINTS: Queue.STORE,
     Task.UPDATE_ALERTS: Queue.STORE,
     Task.SEARCH: Queue.STORE,
+    Task.RECALL: Queue.STORE,
 }

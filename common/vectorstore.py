@@ -18,8 +18,11 @@ class VectorStore(Protocol):
     def set_payload(self, point_id: str, payload: dict[str, Any]) -> bool:
         """Merge payload fields into an existing point; False when the point does not exist."""
 
-    def search(self, query: SearchQuery, *, kind: Kind | None, limit: int) -> list[Hit]:
-        """Return up to `limit` best points (dense, BM25 or both), optionally of one kind."""
+    def search(
+        self, query: SearchQuery, *, kind: Kind | None, limit: int, since: str | None = None
+    ) -> list[Hit]:
+        """Return up to `limit` best points (dense, BM25 or both), optionally of one kind, and
+        from `since` (RFC 3339: an alert's start, a chat message's time) when given."""
 
     def delete_other_versions(self, versions: Mapping[str, str]) -> int:
         """Delete points of these messages (message key -> content hash) of other versions.

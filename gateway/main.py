@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from common.settings import GatewaySettings, get_gateway_settings
-from gateway import errors, known, mcp
+from gateway import errors, known, mcp, reading
 from gateway.metrics import MetricsMiddleware
 from gateway.routes import router
 from gateway.state import open_state
@@ -38,6 +38,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     errors.install(app, retry_after_s=settings.retry_after_s)
     app.include_router(router)
     app.include_router(known.router)
+    app.include_router(reading.router)
     serving_mcp = mcp.mount(app, settings)
     logging.getLogger(__name__).info("gateway configured for %s", settings.redis_url)
     return MetricsMiddleware(AlertWebhook(app))

@@ -17,6 +17,7 @@ from gateway.body import parse, read_body
 from gateway.errors import ApiError, JSONBody
 from gateway.intake import chat_offer
 from gateway.metrics import ITEMS
+from gateway.recall import parse_since
 from gateway.state import State
 
 router = APIRouter()
@@ -74,12 +75,17 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     mode: SearchMode = "hybrid",
     fusion: Fusion | None = None,
+    since: Annotated[
+        str | None, Query(description="ISO-8601 time, or a duration back from now: 24h, 7d")
+    ] = None,
 ) -> JSONBody:
     """Ranked matches for a query; one interactive embedding call (none in `sparse` mode)."""
     state = _state(request)
     limit = min(limit, state.settings.search_max_limit)
     fused = fusion or state.settings.search_fusion
-    hits = await state.searcher.search(q, kind=kind, limit=limit, mode=mode, fusion=fused)
+    hits = await state.searcher.search(
+        q, kind=kind, limit=limit, mode=mode, fusion=fused, since=parse_since(since)
+    )
     return JSONBody({"query": q, "kind": kind, "mode": mode, "results": hits})
 
 

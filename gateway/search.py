@@ -7,19 +7,17 @@ query text travels with its embedding, for BM25; a `sparse` search embeds nothin
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from starlette.concurrency import run_in_threadpool
 
-from common import envelope, keys
-from common.contract import Priority, Queue, Task, queue_key
+from common.contract import Task
 from common.embedding.client import Embedder
 from common.errors import CortexError, Shed
 from common.points import Fusion, SearchMode
 from common.protect.guard import EmbedGuard
+from gateway.asking import ask_store
 from gateway.errors import ApiError
 from gateway.metrics import SEARCHES
 
@@ -48,15 +46,24 @@ class Searcher:
 
     async def search(
         self, query: str, *, kind: str | None, limit: int, mode: SearchMode = "hybrid",
-        fusion: Fusion = "boost",
+        fusion: Fusion = "boost", since: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Rank stored items against the query; 503 when the embedder or store cannot answer."""
+        """Rank stored items against the query; 503 when the embedder or store cannot answer.
+
+        `since` (RFC 3339) keeps alerts that started and chat messages written from then on.
+        """
         deadline = time.monotonic() + self._timeout_s
         vector = None if mode == "sparse" else await self._bounded_embed(query)
         asked = {"text": query, "vector": vector, "mode": mode, "fusion": fusion}
+        if since is not None:
+            asked["since"] = since
         hits = await self._ranked(asked, kind=kind, limit=limit, deadline=deadline)
         SEARCHES.labels("ok").inc()
         return hits
+
+    async def embed(self, text: str) -> list[float]:
+        """One interactive embedding of a query under search's slots, guard and deadline."""
+        return await self._bounded_embed(text)
 
     async def _bounded_embed(self, query: str) -> list[float]:
         try:
@@ -93,23 +100,11 @@ class Searcher:
     async def _ranked(
         self, asked: dict[str, Any], *, kind: str | None, limit: int, deadline: float
     ) -> list[dict[str, Any]]:
-        request_id = str(uuid.uuid4())
-        request = {
-            "request_id": request_id,
-            **asked,
-            "kind": kind,
-            "limit": limit,
-            # Wall clock: the store worker runs in another process, maybe another host.
-            "expires_at": time.time() + max(0.0, deadline - time.monotonic()),
-        }
-        message = envelope.message(Task.SEARCH, Queue.STORE, Priority.SEARCH, [request])
-        await self._redis.lpush(queue_key(Queue.STORE, Priority.SEARCH), message)
-        wait_s = max(0.1, deadline - time.monotonic())
-        reply = await self._redis.blpop([keys.reply(request_id)], timeout=wait_s)
-        if reply is None:
+        request = {**asked, "kind": kind, "limit": limit}
+        answer = await ask_store(self._redis, Task.SEARCH, request, deadline=deadline)
+        if answer is None:
             SEARCHES.labels("store_timeout").inc()
             raise ApiError(503, "store worker did not answer in time", None, self._retry_after)
-        answer: dict[str, Any] = orjson.loads(reply[1])
         if "error" in answer:
             SEARCHES.labels("store_error").inc()
             raise ApiError(503, "store unavailable", answer["error"], self._retry_after)

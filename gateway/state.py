@@ -15,6 +15,7 @@ from common.protect.guard import EmbedGuard
 from common.protect.telemetry import RedisCollector
 from common.settings import GatewaySettings
 from gateway.pressure import PressureWatch
+from gateway.recall import Recaller
 from gateway.search import Searcher
 from gateway.storm import StormWatch
 
@@ -28,6 +29,7 @@ class State:
     sync_redis: SyncRedis
     enqueuer: Enqueuer
     searcher: Searcher
+    recaller: Recaller
     pressure: PressureWatch
     storms: StormWatch
 
@@ -67,6 +69,10 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
         concurrency=settings.search_concurrency,
         retry_after_s=settings.retry_after_s,
     )
+    recaller = Recaller(
+        blocking, searcher, timeout_s=settings.search_timeout_s,
+        retry_after_s=settings.retry_after_s, fusion=settings.search_fusion,
+    )  # fmt: skip
     collector = RedisCollector(sync_redis, slots_cap=settings.concurrency_cap)
     REGISTRY.register(collector)
     try:
@@ -75,7 +81,7 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[State]:
             enqueuer=Enqueuer(
                 client, batch_items=settings.embed_batch_size,
                 batch_bytes=settings.batch_max_bytes,
-            ), searcher=searcher, pressure=PressureWatch(settings),
+            ), searcher=searcher, recaller=recaller, pressure=PressureWatch(settings),
             storms=StormWatch(settings),
         )  # fmt: skip
     finally:

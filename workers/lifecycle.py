@@ -34,7 +34,8 @@ def _dead_letter_on_failure(
     **_: Any,
 ) -> None:
     # Fires for exceptions, exhausted retries, hard time limits and lost workers alike.
-    if sender is None or sender.name == Task.SEARCH:
+    # Interactive reads are not work to keep: the gateway has answered 503 long before.
+    if sender is None or sender.name in (Task.SEARCH, Task.RECALL):
         return
     retries = sender.request.retries if sender.request else 0
     try:

@@ -16,7 +16,10 @@ from common.protect.guard import EmbedGuard
 from common.settings import WorkerSettings
 from common.vectorstore import VectorStore
 from workers.leases import Renewer
+from workers.qdrant.memory import QdrantMemory
 from workers.qdrant.opening import open_qdrant_store
+from workers.qdrant.store import QdrantStore
+from workers.recall.memory import Memory
 from workers.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ class Resources:
     settings: WorkerSettings
     _redis: redis.Redis | None = None
     _embedder: OllamaEmbedder | None = None
-    _store: VectorStore | None = field(default=None, repr=False)
+    _store: QdrantStore | None = field(default=None, repr=False)
     _guard: EmbedGuard | None = None
     _spool: Spool | None = None
     _renewer: Renewer | None = None
@@ -91,6 +94,13 @@ class Resources:
 
     def store(self) -> VectorStore:
         """The vector store, its collection checked against the configured model and dim."""
+        return self._qdrant()
+
+    def memory(self) -> Memory:
+        """Recall's read side of the same store (one client: local mode allows one)."""
+        return QdrantMemory(self._qdrant())
+
+    def _qdrant(self) -> QdrantStore:
         if self._store is None:
             s = self.settings
             store = open_qdrant_store(

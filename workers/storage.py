@@ -6,16 +6,20 @@ from typing import Any
 
 import orjson
 import redis
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from common import keys
 from common.errors import CortexError, PermanentError
 from common.items import AlertItem
 from common.points import Point, SearchQuery
+from common.recall import Ask, RecallReply
 from common.vectorstore import VectorStore
 from workers import versions
+from workers.recall import answer as recall
+from workers.recall.memory import Memory
 
 _REPLY_TTL_S = 60
+_ASK: TypeAdapter[Ask] = TypeAdapter(Ask)
 
 
 def parse_points(raw: Sequence[Any]) -> list[Point]:
@@ -99,11 +103,32 @@ def answer_search(request: dict[str, Any], store: VectorStore, r: redis.Redis) -
         return  # the gateway has given up waiting; nobody would read the answer
     try:
         query = search_query(request)
-        hits = store.search(query, kind=request.get("kind"), limit=int(request["limit"]))
+        hits = store.search(
+            query, kind=request.get("kind"), limit=int(request["limit"]),
+            since=request.get("since"),
+        )  # fmt: skip
         answer: dict[str, Any] = {"hits": [hit.model_dump() for hit in hits]}
     except CortexError as exc:
         answer = {"error": str(exc)}
-    reply_key = keys.reply(str(request["request_id"]))
+    _reply(r, str(request["request_id"]), answer)
+
+
+def answer_recall(request: dict[str, Any], memory: Memory, r: redis.Redis) -> None:
+    """Answer one recall, alert history or conversation request for the gateway."""
+    if request.get("expires_at", float("inf")) < time.time():
+        return  # the gateway has given up waiting; nobody would read the answer
+    try:
+        reply = recall.answer(_ASK.validate_python(request), memory)
+    except ValidationError as exc:
+        reply = RecallReply(error=f"unreadable recall request: {exc}")
+    except CortexError as exc:
+        reply = RecallReply(error=str(exc))
+    _reply(r, str(request.get("request_id")), reply.model_dump(exclude_defaults=True))
+
+
+def _reply(r: redis.Redis, request_id: str, answer: dict[str, Any]) -> None:
+    """Push an answer to the gateway's reply list, kept only briefly if nobody reads it."""
+    reply_key = keys.reply(request_id)
     with r.pipeline() as pipe:
         pipe.lpush(reply_key, orjson.dumps(answer))
         pipe.expire(reply_key, _REPLY_TTL_S)

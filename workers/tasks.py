@@ -156,3 +156,9 @@ def update_alerts(items: list[dict[str, Any]]) -> int:
 def search(request: dict[str, Any]) -> None:
     """Answer one interactive search from the gateway."""
     storage.answer_search(request, resources.store(), resources.redis())
+
+
+@app.task(name=Task.RECALL, soft_time_limit=30, time_limit=40)
+def recall(request: dict[str, Any]) -> None:
+    """Answer one recall, alert history or conversation request from the gateway."""
+    storage.answer_recall(request, resources.memory(), resources.redis())

@@ -92,8 +92,10 @@ class QdrantStore:
             self._client.set_payload(self._collection, payload=payload, points=[pid], wait=True)
         return True
 
-    def search(self, query: SearchQuery, *, kind: Kind | None, limit: int) -> list[Hit]:
-        """Return up to `limit` best points, optionally of one kind, best first.
+    def search(
+        self, query: SearchQuery, *, kind: Kind | None, limit: int, since: str | None = None
+    ) -> list[Hit]:
+        """Return up to `limit` best points, optionally of one kind and from `since`, best first.
 
         One `query_points` call (`workers.qdrant.query`): dense, BM25, or both fused. The
         stored `kind` field becomes `Hit.kind` and is removed from `Hit.payload`, so the
@@ -105,7 +107,7 @@ class QdrantStore:
             response = self._client.query_points(
                 self._collection,
                 **query_args(query, limit=limit),
-                query_filter=_kind_filter(kind),
+                query_filter=_search_filter(kind, since),
                 limit=limit,
                 with_payload=True,
                 with_vectors=False,
@@ -135,6 +137,13 @@ class QdrantStore:
                 self._collection, count_filter=_kind_filter(kind), exact=True
             )
         return int(result.count)
+
+    @contextmanager
+    def reading(self) -> Iterator[tuple[QdrantClient, str]]:
+        """The client and collection name under the store's lock, for read-only queries
+        beside point I/O (recall: `workers.qdrant.memory`); errors translated as here."""
+        with self._guard():
+            yield self._client, self._collection
 
     def close(self) -> None:
         """Close the client, releasing local mode's folder lock."""
@@ -219,6 +228,17 @@ def _match(key: str, value: str) -> models.FieldCondition:
 def _kind_filter(kind: Kind | None) -> models.Filter | None:
     """Return a filter matching one kind, or None for all."""
     return None if kind is None else models.Filter(must=[_match(KIND_KEY, kind)])
+
+
+def _search_filter(kind: Kind | None, since: str | None) -> models.Filter | None:
+    """The kind, and from `since` on: an alert by its start, a chat message by its time."""
+    if since is None:
+        return _kind_filter(kind)
+    after = models.DatetimeRange(gte=since)
+    # A point has one of the two fields: the range on the other one is false for it.
+    times = [models.FieldCondition(key=key, range=after) for key in ("startsAt", "created_at")]
+    kinds = [] if kind is None else [_match(KIND_KEY, kind)]
+    return models.Filter(must=kinds, should=times)
 
 
 def _to_hit(point: models.ScoredPoint) -> Hit:
