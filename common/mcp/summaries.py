@@ -10,8 +10,11 @@ most of their length; summaries of alerts keep a line.
 from collections.abc import Iterable
 from typing import Any
 
+from common.recall import CUT_MARKER
+
 JSON = dict[str, Any]
-CUT = " [...]"
+# The same marker as the gateway's own cuts, so an assistant learns one.
+CUT = " " + CUT_MARKER
 # Characters kept of an alert's summary or a search hit's text in its line.
 LINE_CHARS = 300
 # Of the best passage of a conversation in a recall, and of the texts around it.

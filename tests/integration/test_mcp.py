@@ -9,6 +9,7 @@ server goes on answering.
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,11 +26,13 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 
 from common.cli.redisserver import RedisServer
 from common.embedding.devembedder import DevEmbedder
-from tests.support import payloads
+from tests.support import incident
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.anyio
 TOKEN = "reader-s3cret"
+NOW = datetime.now(UTC).replace(microsecond=0)
+ALERTS = incident.alerts(NOW)
 LIBRECHAT = Path(__file__).resolve().parents[2] / "deploy" / "librechat" / "librechat.yaml"
 TOOLS = {"search_memory", "recall_incident", "alert_history", "get_conversation"}
 
@@ -40,17 +43,19 @@ def stack(
     redis_server: RedisServer,
     embedder_server: DevEmbedder,
 ) -> Iterator[Stack]:
-    """One stack for the module: an alert and a conversation stored, reads behind TOKEN."""
+    """One stack for the module: issue 13's incident stored, reads behind TOKEN."""
     redis.Redis.from_url(redis_server.url).flushall()
     embedder_server.configure(delay_s=0, per_input_delay_s=0, error_rate=0, fail_next=0)
     stack = Stack(tmp_path_factory.mktemp("mcp"), redis_server, embedder_server,
                   CORTEX_READ_TOKEN=TOKEN)  # fmt: skip
     try:
         stack.full()
-        assert stack.post("/v1/alerts/alertmanager", payloads.notification(payloads.alert())).ok
-        assert stack.post("/v1/chats", payloads.chat_batch("conv-1", 2)).ok
-        stack.wait_stored("alert", 1)
-        stack.wait_stored("chat", 2)
+        assert stack.post("/v1/chats", incident.chats(NOW)).status_code == 202
+        # Chats first: the incident's node pressure alert pauses chat work (the feedback-loop
+        # guard) for its cool-down.
+        stack.wait_stored("chat", 5)
+        assert stack.post("/v1/alerts/alertmanager", incident.notification(*ALERTS)).ok
+        stack.wait_stored("alert", len(ALERTS))
         yield stack
     finally:
         stack.close()
@@ -91,13 +96,31 @@ def text(result: CallToolResult) -> str:
 
 
 async def search_answers(client: Client) -> None:
-    """search_memory finds the stored alert: readable text and the gateway's JSON."""
-    result = await client.call_tool("search_memory", {"query": "mailu front crash looping",
-                                                      "kind": "alert", "limit": 3})  # fmt: skip
+    """search_memory finds the crash loops: readable text and the gateway's JSON."""
+    arguments = {"query": "mailu front crash looping", "kind": "alert", "limit": 3}
+    result = await client.call_tool("search_memory", arguments)
     assert not result.is_error, text(result)
-    assert "KubePodCrashLooping mail/mailu-front-7d9c5 [firing]" in text(result)
+    assert "- " in text(result) and "KubePodCrashLooping mail/mailu-front-" in text(result)
     structured: dict[str, Any] = result.structured_content or {}
-    assert structured["results"][0]["payload"]["fingerprint"] == "0f1e2d3c4b5a6978"
+    crash_loops = {incident.FIRST_FP, incident.RECREATED_FP}
+    assert structured["results"][0]["payload"]["fingerprint"] in crash_loops
+
+
+async def recall_answers(client: Client) -> None:
+    """recall_incident of the newest crash loop: every section, in text and structure."""
+    arguments = {"fingerprint": incident.RECREATED_FP}
+    result = await client.call_tool("recall_incident", arguments)
+    assert not result.is_error, text(result)
+    card = text(result)
+    assert card.startswith("Recall for KubePodCrashLooping mail/mailu-front [resolved]")
+    assert "This alert before (rare): 2 in the last 7 days, 3 in 30" in card
+    assert "Around it:\n- NodeMemoryPressure" in card
+    assert "KubePodCrashLooping webmail/roundcube: 1 times" in card
+    assert '"mailu-front crash loop"' in card and "timeoutSeconds to 10" in card
+    answer: dict[str, Any] = result.structured_content or {}
+    assert answer["alert"]["fingerprint"] == incident.RECREATED_FP
+    assert len(answer["before"]["occurrences"]) == 3
+    assert answer["said"][0]["conversation_id"] == incident.FIX_CONVERSATION
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -114,13 +137,65 @@ async def test_http_client_lists_the_four_tools_and_searches(stack: Stack, mode:
 
 
 async def test_search_memory_finds_chats_with_their_conversation(stack: Stack) -> None:
+    arguments = {"query": "grafana dashboard panel per team", "kind": "chat", "limit": 1}
     async with over_http(stack) as client:
-        result = await client.call_tool("search_memory", {"query": "qdrant snapshots",
-                                                          "kind": "chat"})  # fmt: skip
+        result = await client.call_tool("search_memory", arguments)
     assert not result.is_error, text(result)
-    assert '"Notes conv-1"' in text(result)
-    hits = (result.structured_content or {})["results"]
-    assert {hit["payload"]["conversation_id"] for hit in hits} == {"conv-1"}
+    assert '"Grafana panels" (conversation_id conv-grafana)' in text(result)
+    [hit] = (result.structured_content or {})["results"]
+    assert hit["payload"]["conversation_id"] == "conv-grafana"
+
+
+async def test_recall_incident_answers_for_a_fingerprint_without_embedding(stack: Stack) -> None:
+    async with over_http(stack) as client:
+        stack.embedder.reset_stats()
+        await recall_answers(client)
+        # A stored alert is recalled with its stored vectors, through MCP as over HTTP.
+        assert stack.embedder.stats()["calls"] == 0
+
+
+async def test_recall_incident_takes_the_alert_whole_or_a_text(stack: Stack) -> None:
+    async with over_http(stack) as client:
+        posted = await client.call_tool("recall_incident", {"alert": ALERTS[2], "limit": 5})
+        assert not posted.is_error, text(posted)
+        assert (posted.structured_content or {})["alert"]["fingerprint"] == incident.RECREATED_FP
+        words = {"text": "roundcube keeps restarting", "namespace": "webmail", "since": "30d"}
+        described = await client.call_tool("recall_incident", words)
+    assert not described.is_error, text(described)
+    assert text(described).startswith("Recall for {'text': 'roundcube keeps restarting'")
+    answer = described.structured_content or {}
+    assert answer["alert"] is None
+    assert {group["namespace"] for group in answer["similar"]} == {"webmail"}
+
+
+async def test_alert_history_and_get_conversation_answer(stack: Stack) -> None:
+    async with over_http(stack) as client:
+        arguments = {"alertname": incident.CRASH, "namespace": "mail", "workload": "mailu-front"}
+        history = await client.call_tool("alert_history", arguments)
+        recent = await client.call_tool("alert_history", {"alertname": incident.CRASH,
+                                                          "since": "7d"})  # fmt: skip
+        conversation = await client.call_tool(
+            "get_conversation", {"conversation_id": incident.FIX_CONVERSATION}
+        )
+    assert not history.is_error, text(history)
+    assert text(history).startswith("This alert before")
+    assert len((history.structured_content or {})["occurrences"]) == 3
+    namespaces = {o["namespace"] for o in (recent.structured_content or {})["occurrences"]}
+    assert namespaces == {"mail", "webmail"}
+    assert not conversation.is_error, text(conversation)
+    assert text(conversation).startswith('Conversation "mailu-front crash loop"')
+    assert incident.FIX_TEXT in text(conversation)
+    messages = (conversation.structured_content or {})["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+
+
+async def test_refusals_of_the_gateway_are_error_results(stack: Stack) -> None:
+    async with over_http(stack) as client:
+        unknown = await client.call_tool("recall_incident", {"fingerprint": "ffffffffffffffff"})
+        assert unknown.is_error and "gateway answered 404" in text(unknown)
+        since = await client.call_tool("search_memory", {"query": "disk", "since": "tuesday"})
+        assert since.is_error and "422" in text(since) and "since" in text(since)
+        await search_answers(client)
 
 
 async def test_a_wrong_token_is_refused(stack: Stack) -> None:
@@ -147,6 +222,7 @@ async def test_a_wrong_token_is_refused(stack: Stack) -> None:
         ("search_memory", {"query": "disk", "kind": "pod"}),
         ("recall_incident", {}),
         ("recall_incident", {"fingerprint": "0f1e2d3c4b5a6978", "text": "both"}),
+        ("recall_incident", {"alert": {"labels": {"alertname": "X"}}}),
         ("alert_history", {"namespace": "mail"}),
         ("get_conversation", {"conversation_id": ""}),
         ("no_such_tool", {}),
@@ -179,6 +255,9 @@ async def test_cortex_mcp_over_stdio_answers_the_same_client(stack: Stack, tmp_p
     async with over_stdio(stack, tmp_path) as client:
         assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
         await search_answers(client)
+        await recall_answers(client)
         bad = await client.call_tool("search_memory", {"query": "disk", "limit": 500})
         assert bad.is_error
+        unknown = await client.call_tool("get_conversation", {"conversation_id": "nope"})
+        assert unknown.is_error and "404" in text(unknown)
         await search_answers(client)
