@@ -9,6 +9,7 @@ the gateway's reason. Each tool's docstring is the description the assistant rea
 
 import logging
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -146,7 +147,10 @@ class MemoryTools:
 
 def build_server(client: MemoryClient) -> MCPServer:
     """The MCP server whose tools read the memory through `client`."""
-    server = _unlogged(lambda: MCPServer("cluster-cortex", instructions=INSTRUCTIONS))
+    version = metadata.version("cluster-cortex")
+    server = _unlogged(
+        lambda: MCPServer("cluster-cortex", version=version, instructions=INSTRUCTIONS)
+    )
     for tool in MemoryTools(client).all():
         server.add_tool(tool, description=_description(tool), annotations=_READ_ONLY)
     return server

@@ -128,6 +128,8 @@ async def test_http_client_lists_the_four_tools_and_searches(stack: Stack, mode:
     async with over_http(stack, mode=mode) as client:
         era = MODERN_PROTOCOL_VERSIONS if mode == "auto" else HANDSHAKE_PROTOCOL_VERSIONS
         assert client.protocol_version in era
+        assert client.server_info and client.server_info.name == "cluster-cortex"
+        assert client.instructions and "recall_incident" in client.instructions
         tools = (await client.list_tools()).tools
         assert {tool.name for tool in tools} == TOOLS
         for tool in tools:
@@ -236,6 +238,19 @@ async def test_bad_arguments_are_error_results_and_the_server_goes_on(
         assert result.is_error, text(result)
         assert text(result)
         await search_answers(client)
+
+
+async def test_malformed_requests_to_mcp_are_4xx(stack: Stack) -> None:
+    url, auth = stack.gateway_url + "/mcp", {"Authorization": f"Bearer {TOKEN}"}
+    accept = {**auth, "Accept": "application/json, text/event-stream"}
+    garbage = requests.post(url, data=b"{not json", timeout=10,
+                            headers={**accept, "Content-Type": "application/json"})  # fmt: skip
+    wrong_type = requests.post(url, data=b"x", timeout=10,
+                               headers={**accept, "Content-Type": "text/plain"})  # fmt: skip
+    # Stateless: there is no session to end.
+    ending = requests.delete(url, headers=auth, timeout=10)
+    statuses = [r.status_code for r in (garbage, wrong_type, ending)]
+    assert statuses == [400, 400, 405], statuses
 
 
 async def test_hosts_other_than_the_configured_names_are_refused(stack: Stack) -> None:
