@@ -2,7 +2,7 @@
 
 import typer
 
-from common.cli import assistant, components, memory, queues, reindex
+from common.cli import assistant, components, memory, queues, recall, reindex
 
 cli = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -19,6 +19,7 @@ for command in (
     queues.replay,
     queues.status,
     memory.search,
+    recall.recall,
     reindex.reindex,
     assistant.mcp,
 ):

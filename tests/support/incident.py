@@ -61,18 +61,35 @@ def alerts(now: datetime, *, newest_firing: bool = False) -> list[dict[str, Any]
     return [
         crash(FIRST_FP, "mailu-front-7d9c5b8f4-x2k4j", now - timedelta(days=20), 40),
         crash(FIRST_FP, "mailu-front-7d9c5b8f4-x2k4j", now - timedelta(days=6), 25),
-        crash(RECREATED_FP, "mailu-front-5c8d7f9b6-q7w2z", newest,
-              None if newest_firing else 30),  # fmt: skip
+        crash(RECREATED_FP, "mailu-front-5c8d7f9b6-q7w2z", newest, None if newest_firing else 30),
         crash(OTHER_NS_FP, "roundcube-6f8d9c7b5-m4n8p", now - timedelta(days=3), 15, "webmail"),
-        alert("NodeMemoryPressure", PRESSURE_FP, newest - timedelta(minutes=5), minutes=12,
-              node="node02", summary="Node node02 is under memory pressure",
-              description="Node node02 has MemoryPressure condition set"),  # fmt: skip
-        alert("KubePersistentVolumeFillingUp", "d4c0ffee00000001", now - timedelta(days=10),
-              minutes=90, namespace="minio", persistentvolumeclaim="pvc-71aa-minio-data",
-              summary="PersistentVolume pvc-71aa-minio-data is filling up"),  # fmt: skip
-        alert("KubeJobFailed", "e5c0ffee00000001", newest - timedelta(hours=2), minutes=5,
-              namespace="backup", job_name="restic-nas-29183460",
-              summary="Job backup/restic-nas-29183460 failed"),  # fmt: skip
+        alert(
+            "NodeMemoryPressure",
+            PRESSURE_FP,
+            newest - timedelta(minutes=5),
+            minutes=12,
+            node="node02",
+            summary="Node node02 is under memory pressure",
+            description="Node node02 has MemoryPressure condition set",
+        ),
+        alert(
+            "KubePersistentVolumeFillingUp",
+            "d4c0ffee00000001",
+            now - timedelta(days=10),
+            minutes=90,
+            namespace="minio",
+            persistentvolumeclaim="pvc-71aa-minio-data",
+            summary="PersistentVolume pvc-71aa-minio-data is filling up",
+        ),
+        alert(
+            "KubeJobFailed",
+            "e5c0ffee00000001",
+            newest - timedelta(hours=2),
+            minutes=5,
+            namespace="backup",
+            job_name="restic-nas-29183460",
+            summary="Job backup/restic-nas-29183460 failed",
+        ),
     ]
 
 
@@ -95,8 +112,12 @@ def chats(now: datetime) -> dict[str, Any]:
                 "created_at": _rfc3339(at + timedelta(minutes=i))}  # fmt: skip
 
     fix = [
-        said(0, "user", "mailu-front in namespace mail keeps crash looping, liveness probe"
-                        " failed again after the upgrade"),  # fmt: skip
+        said(
+            0,
+            "user",
+            "mailu-front in namespace mail keeps crash looping, liveness probe"
+            " failed again after the upgrade",
+        ),
         said(1, "assistant", FIX_TEXT),
         said(2, "user", "That fixed it: mailu-front is stable since the restart."),
     ]

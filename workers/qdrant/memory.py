@@ -114,13 +114,19 @@ class QdrantMemory:
 
 
 def _ranking(like: Like) -> dict[str, Any]:
-    """The query arguments: RRF of a stored point's dense and BM25 vectors, or a search's."""
+    """The query arguments: a stored point's neighbours by its own vectors, or a search's.
+
+    A stored point's: an RRF pool of its dense and BM25 neighbours, re-sorted by dense
+    similarity (as the `rerank` fusion does), so each score is a cosine an SRE can read.
+    """
     if like.point_id is not None:
         legs = [
             models.Prefetch(query=like.point_id, limit=POOL),
             models.Prefetch(query=like.point_id, using=SPARSE, limit=POOL),
         ]
-        return {"prefetch": legs, "query": models.RrfQuery(rrf=models.Rrf(k=RRF_K))}
+        rrf = models.RrfQuery(rrf=models.Rrf(k=RRF_K))
+        return {"prefetch": [models.Prefetch(prefetch=legs, query=rrf, limit=POOL)],
+                "query": like.point_id}  # fmt: skip
     mode = "hybrid" if like.vector is not None else "sparse"
     query = SearchQuery(text=like.text, vector=like.vector, mode=mode, fusion=like.fusion)
     return query_args(query, limit=POOL)

@@ -1,7 +1,7 @@
 """Recall's answers, built in the store worker from stored points alone.
 
-A stored alert is ranked against the memory with its own dense and BM25 vectors (one RRF query
-by point id), so recalling it costs no embedding call; free text, and a posted alert not yet
+A stored alert is ranked against the memory with its own dense and BM25 vectors (one query by
+point id), so recalling it costs no embedding call; free text, and a posted alert not yet
 stored, come with the embedding the gateway made under the guard's search budget.
 """
 
@@ -37,9 +37,10 @@ from workers.recall.said import conversation, said
 OCCURRENCE_CAP = 1000
 AROUND_CAP = 500
 SIMILAR_CAP = 2000
-# A stored alert's own text pastes its own pod and node names, which the `boost` fusion would
-# rank first: the same workload, not similar ones elsewhere. Its vectors are fused by RRF.
-STORED_FUSION: Fusion = "rrf"
+# A posted alert's own text pastes its own pod and node names, which the `boost` fusion would
+# rank first: the same workload, not similar ones elsewhere. It is ranked as a stored alert is
+# (`workers.qdrant.memory`): an RRF pool of both retrievers, re-sorted by the dense score.
+POSTED_FUSION: Fusion = "rerank"
 
 
 def answer(ask: Ask, memory: Memory, *, now: datetime | None = None) -> RecallReply:
@@ -79,11 +80,13 @@ def target(ask: RecallAsk, memory: Memory) -> RecallReply | tuple[Record | None,
     if ask.point_id is not None:
         stored = memory.point(ask.point_id)
         if stored is not None:
-            return stored, Like(point_id=stored.id, fusion=STORED_FUSION)
+            return stored, Like(point_id=stored.id)
         if ask.vector is None or ask.payload is None:
             return RecallReply(needs_vector=True)
         posted = Record(ask.point_id, ask.payload)
-        return posted, Like(text=alert_document(ask.payload), vector=ask.vector, fusion="rrf")
+        return posted, Like(
+            text=alert_document(ask.payload), vector=ask.vector, fusion=POSTED_FUSION
+        )
     if ask.fingerprint is not None:
         found = memory.alerts(fingerprint=ask.fingerprint, cap=OCCURRENCE_CAP)
         what = f"no stored alert has fingerprint {ask.fingerprint!r}"
@@ -97,7 +100,7 @@ def target(ask: RecallAsk, memory: Memory) -> RecallReply | tuple[Record | None,
     newest = _newest(found)
     if newest is None:
         return RecallReply(not_found=what)
-    return newest, Like(point_id=newest.id, fusion=STORED_FUSION)
+    return newest, Like(point_id=newest.id)
 
 
 def recall(ask: RecallAsk, memory: Memory) -> RecallReply:

@@ -23,7 +23,7 @@ class Record:
 @dataclass(frozen=True)
 class Like:
     """What to rank against: a stored point's own vectors (no embedding), or a text with its
-    embedding, fused as `/v1/search` fuses them."""
+    embedding, fused by `fusion` as `/v1/search` fuses them."""
 
     point_id: str | None = None
     text: str = ""
