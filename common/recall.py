@@ -6,8 +6,9 @@ models are also the HTTP API's documented response bodies, so the OpenAPI schema
 worker and the clients (CLI, MCP) read one definition.
 
 Every answer is bounded: at most `limit` entries per section (50 at most) and texts cut with
-`CUT_MARKER` at the lengths below, so a recall at the default limit of 10 stays under about
-40 KB and fits an assistant's context; `truncated` says when anything was left out or cut.
+`CUT_MARKER` at the lengths below, so a recall at the default limit of 10 is at most about
+43 KB of JSON (210 KB at 50) and fits an assistant's context; `truncated` says when anything
+was left out or cut.
 """
 
 from typing import Annotated, Any, Literal

@@ -35,19 +35,20 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> str | None:
     (`90s`, `30m`, `24h`, `7d`, `2w`); a 422 naming `since` otherwise."""
     if text is None:
         return None
-    now = now or datetime.now(UTC)
-    if match := _DURATION.match(text):
-        moment = now - timedelta(seconds=int(match[1]) * _UNIT_S[match[2]])
-    else:
-        try:
-            moment = datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise invalid(
-                "since", "an ISO-8601 time (2026-04-01T00:00:00Z) or a duration (24h, 7d)"
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = _moment(text, now or datetime.now(UTC))
+    except (ValueError, OverflowError):
+        raise invalid(
+            "since", "an ISO-8601 time (2026-04-01T00:00:00Z) or a duration (24h, 7d)"
+        ) from None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _moment(text: str, now: datetime) -> datetime:
+    if match := _DURATION.match(text):
+        return now - timedelta(seconds=int(match[1]) * _UNIT_S[match[2]])
+    moment = datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Recaller:
