@@ -95,7 +95,7 @@ class RecallAnswer(BaseModel):
     before: Before
     around: list[Occurrence] = Field(description="other alerts starting near it, by time")
     similar: list[SimilarGroup]
-    said: list[Said]
+    discussed: list[Said] = Field(description="chat messages about it, grouped per conversation")
     truncated: bool
 
 

@@ -121,7 +121,7 @@ async def recall(
     window_s: Annotated[int, Query(ge=0, le=MAX_WINDOW_S)] = DEFAULT_WINDOW_S,
 ) -> JSONBody:
     """An incident-shaped answer for a stored alert (by fingerprint, or its newest occurrence
-    by alertname + namespace + workload) or for free text: before, around, similar, said.
+    by alertname + namespace + workload) or for free text: before, around, similar, discussed.
 
     A stored alert costs no embedding call; free text costs one, under search's budget.
     """

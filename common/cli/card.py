@@ -97,14 +97,14 @@ def _similar(answer: JSON) -> Group:
 
 def _said(answer: JSON) -> Group:
     parts: list[Any] = [Text("What was said:", style="bold")]
-    for s in answer["said"]:
+    for s in answer["discussed"]:
         parts.append(Text.assemble(
             (f"“{s['title']}”", "bold cyan"), f" · {when(s['created_at'])}",
             (f" · {s['conversation_id']} · {s['score']:.3f}", "dim"),
         ))  # fmt: skip
         parts.append(Text(f"  {s.get('role') or '?'}: {s['chunk']}"))
         parts += [Text(f"    {n}", style="dim") for n in s["neighbours"]]
-    if not answer["said"]:
+    if not answer["discussed"]:
         parts.append(Text("  nothing"))
     return Group(*parts)
 

@@ -125,7 +125,7 @@ def recall_text(answer: JSON) -> str:
     around = (f"- {alert_line(a)}" for a in answer.get("around") or [])
     lines += _section("Around it", around, "nothing else started near it")
     lines += _section("Similar elsewhere", map(_similar, answer.get("similar") or []), "none")
-    lines += _section("What was said", map(_said, answer.get("said") or []), "nothing stored")
+    lines += _section("What was said", map(_said, answer.get("discussed") or []), "nothing stored")
     if answer.get("truncated"):
         lines.append("(Cut to fit: narrow it with since, namespace or a smaller limit.)")
     return "\n".join(lines)

@@ -50,12 +50,7 @@ def stack(
                   CORTEX_READ_TOKEN=TOKEN)  # fmt: skip
     try:
         stack.full()
-        assert stack.post("/v1/chats", incident.chats(NOW)).status_code == 202
-        # Chats first: the incident's node pressure alert pauses chat work (the feedback-loop
-        # guard) for its cool-down.
-        stack.wait_stored("chat", 5)
-        assert stack.post("/v1/alerts/alertmanager", incident.notification(*ALERTS)).ok
-        stack.wait_stored("alert", len(ALERTS))
+        incident.store(stack, NOW)
         yield stack
     finally:
         stack.close()
@@ -120,7 +115,7 @@ async def recall_answers(client: Client) -> None:
     answer: dict[str, Any] = result.structured_content or {}
     assert answer["alert"]["fingerprint"] == incident.RECREATED_FP
     assert len(answer["before"]["occurrences"]) == 3
-    assert answer["said"][0]["conversation_id"] == incident.FIX_CONVERSATION
+    assert answer["discussed"][0]["conversation_id"] == incident.FIX_CONVERSATION
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -38,11 +38,7 @@ def stack(
                   CORTEX_READ_TOKEN=TOKEN)  # fmt: skip
     try:
         stack.full()
-        assert stack.post("/v1/chats", incident.chats(NOW)).status_code == 202
-        stack.wait_stored("chat", 5)
-        firing = incident.alerts(NOW, newest_firing=True)
-        assert stack.post("/v1/alerts/alertmanager", incident.notification(*firing)).ok
-        stack.wait_stored("alert", len(firing))
+        incident.store(stack, NOW, newest_firing=True)
         # The newest crash loop resolves: a status update, not a new point.
         resolved = incident.alerts(NOW)[2]
         assert stack.post("/v1/alerts/alertmanager", incident.notification(resolved)).ok
@@ -85,7 +81,7 @@ def test_recall_of_the_newest_occurrence_costs_no_embedding(stack: Stack) -> Non
     assert [o["alertname"] for o in got["around"]] == ["NodeMemoryPressure"]
     similar = [(g["alertname"], g["namespace"]) for g in got["similar"]]
     assert (incident.CRASH, "webmail") in similar and (incident.CRASH, "mail") not in similar
-    said = got["said"][0]
+    said = got["discussed"][0]
     assert said["conversation_id"] == incident.FIX_CONVERSATION
     assert "timeoutSeconds to 10" in " ".join([said["chunk"], *said["neighbours"]])
     # The same answer for the alert posted whole, and for its identity: still no embedding.

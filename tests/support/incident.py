@@ -7,7 +7,10 @@ conversation about the fix beside an unrelated one.
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
 
 CRASH = "KubePodCrashLooping"
 FIRST_FP, RECREATED_FP = "a1c0ffee00000001", "a1c0ffee00000002"
@@ -132,3 +135,17 @@ def chats(now: datetime) -> dict[str, Any]:
             {"id": "conv-grafana", "title": "Grafana panels", "messages": other},
         ],
     }
+
+
+def store(stack: "Stack", now: datetime, *, newest_firing: bool = False) -> list[dict[str, Any]]:
+    """Post the incident to a running stack and wait until all of it is stored; its alerts.
+
+    Chats go first: the incident's node pressure alert pauses chat work (the feedback-loop
+    guard) for its cool-down.
+    """
+    assert stack.post("/v1/chats", chats(now)).status_code == 202
+    stack.wait_stored("chat", 5)
+    firing = alerts(now, newest_firing=newest_firing)
+    assert stack.post("/v1/alerts/alertmanager", notification(*firing)).ok
+    stack.wait_stored("alert", len(firing))
+    return firing

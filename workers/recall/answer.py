@@ -126,7 +126,7 @@ def recall(ask: RecallAsk, memory: Memory) -> RecallReply:
         before=before,
         around=around,
         similar=_similar(like, ask, memory, exclude=exclude, who=alert, cuts=cuts),
-        said=said(like, memory, limit=ask.limit, since=ask.since, cuts=cuts),
+        discussed=said(like, memory, limit=ask.limit, since=ask.since, cuts=cuts),
         truncated=False,
     )
     answer.truncated = cuts.any

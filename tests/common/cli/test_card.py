@@ -38,9 +38,10 @@ def test_an_alert_card_has_every_section() -> None:
         "similar": [{"alertname": "KubePodCrashLooping", "namespace": "webmail",
                      "workload": "roundcube", "count": 2, "score": 0.89,
                      "latest": occurrence("2026-04-28T09:00:00Z")}],
-        "said": [{"conversation_id": "c1", "title": "the fix", "created_at": "2026-05-01T11:20Z",
-                  "score": 0.8, "role": "assistant", "chunk": "raise the probe timeout",
-                  "neighbours": ["user: it loops again"]}],
+        "discussed": [{"conversation_id": "c1", "title": "the fix",
+                       "created_at": "2026-05-01T11:20Z", "score": 0.8, "role": "assistant",
+                       "chunk": "raise the probe timeout",
+                       "neighbours": ["user: it loops again"]}],
         "truncated": True,
     })  # fmt: skip
     assert "KubePodCrashLooping · mail/mailu-front" in text
@@ -53,6 +54,6 @@ def test_an_alert_card_has_every_section() -> None:
 
 def test_a_text_card_has_no_alert_sections() -> None:
     text = card({"query": {"text": "disk full"}, "alert": None, "before": {}, "around": [],
-                 "similar": [], "said": [], "truncated": False})  # fmt: skip
+                 "similar": [], "discussed": [], "truncated": False})  # fmt: skip
     assert "Recall for “disk full”" in text and "This alert before" not in text
     assert "Similar elsewhere:\n  none" in text and "What was said:\n  nothing" in text

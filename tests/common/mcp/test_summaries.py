@@ -48,7 +48,7 @@ def test_a_recall_names_every_section_and_keeps_the_fix() -> None:
         "around": [occurrence(alertname="NodeMemoryPressure", workload=None, duration_s=600)],
         "similar": [{"alertname": "KubePodCrashLooping", "namespace": "chat", "workload": "api",
                      "count": 2, "latest": occurrence(namespace="chat"), "score": 0.8}],
-        "said": [{"conversation_id": "conv-1", "title": "Mail down", "score": 0.7,
+        "discussed": [{"conversation_id": "conv-1", "title": "Mail down", "score": 0.7,
                   "created_at": "2026-04-15T10:00:00Z", "role": "assistant",
                   "chunk": "The fix: raise the liveness timeout to 10s.",
                   "neighbours": ["user: mailu-front keeps restarting"]}],
@@ -70,7 +70,7 @@ def test_a_recall_names_every_section_and_keeps_the_fix() -> None:
 def test_an_empty_recall_says_so_per_section() -> None:
     empty = {"query": {"text": "disk"}, "alert": None, "before": {"occurrences": [],
              "last_7d": 0, "last_30d": 0, "typical_duration_s": None, "label": None},
-             "around": [], "similar": [], "said": [], "truncated": False}  # fmt: skip
+             "around": [], "similar": [], "discussed": [], "truncated": False}  # fmt: skip
     text = summaries.recall_text(empty)
     assert "typical duration unknown" in text
     assert "Around it: nothing else started near it." in text

@@ -73,7 +73,7 @@ def test_the_newest_occurrence_recalls_the_whole_incident(memory: QdrantMemory) 
     assert (incident.CRASH, "webmail", "roundcube") in similar
     assert (incident.CRASH, "mail", "mailu-front") not in similar
     assert similar[incident.CRASH, "webmail", "roundcube"]["count"] == 1
-    said = got["said"][0]
+    said = got["discussed"][0]
     assert said["conversation_id"] == incident.FIX_CONVERSATION
     assert said["title"] == "mailu-front crash loop"
     everything = " ".join([said["chunk"], *said["neighbours"]])
@@ -106,7 +106,7 @@ def test_a_posted_alert_not_stored_asks_for_its_vector_then_recalls(
     assert got["alert"]["fingerprint"] == "f0f0f0f0f0f0f0f0"
     # The same workload, so the same alert: three stored occurrences and this one.
     assert len(got["before"]["occurrences"]) == 4
-    assert got["said"][0]["conversation_id"] == incident.FIX_CONVERSATION
+    assert got["discussed"][0]["conversation_id"] == incident.FIX_CONVERSATION
 
 
 def test_free_text_has_no_alert_and_ranks_the_rest(memory: QdrantMemory) -> None:
