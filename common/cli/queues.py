@@ -143,10 +143,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 def dead_letters(limit: int = 20) -> None:
     """Show the newest dead-lettered tasks with their reasons."""
-    settings = get_cli_settings()
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=3)
+    client = _client()  # the same Redis as status and replay, a `cortex dev` folder's included
     total = client.llen(keys.DEAD_LETTERS)
     for raw in client.lrange(keys.DEAD_LETTERS, 0, limit - 1):
         entry = orjson.loads(raw)

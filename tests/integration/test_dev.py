@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import IO
 
 import psutil
+import redis
 
+from common import keys
 from common.cli.procs import free_port
 from tests.support.stack import wait_until
 
@@ -103,6 +105,12 @@ def test_cortex_dev_serves_and_the_sample_alert_is_found(tmp_path: Path) -> None
         status = cortex("status", "--json", env=env, cwd=tmp_path)
         assert '"alert": 2' in status.stdout, status.stdout + status.stderr
         assert '"controller_heartbeat_age_s": null' not in status.stdout  # it runs in dev too
+        # Every operator command reads the folder's embedded Redis, dead letters included.
+        url = (tmp_path / ".cortex" / "redis.url").read_text().strip()
+        entry = {"task": "cortex.embed_alerts", "args": [[{}]], "retries": 3, "reason": "probe"}
+        redis.Redis.from_url(url).lpush(keys.DEAD_LETTERS, json.dumps(entry))
+        letters = cortex("dead-letters", env=env, cwd=tmp_path)
+        assert "3 retries): probe" in letters.stdout, letters.stdout + letters.stderr
     finally:
         children = psutil.Process(dev.pid).children(recursive=True)
         os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C in the terminal
